@@ -1,0 +1,162 @@
+"""The ``benchmark`` command: every pipeline stage and the submission tools.
+
+Run ``benchmark --help`` or ``benchmark COMMAND --help``. DVC calls these commands (see dvc.yaml);
+they can also be run by hand from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+def _params(args: argparse.Namespace) -> dict:
+    from benchmark.config import load_params
+
+    return load_params(args.params)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from benchmark.data import stages
+
+    params = _params(args)
+    {"fetch": stages.obtain, "prepare": stages.prepare_stage, "split": stages.split_stage}[args.step](params)
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from benchmark.model import stages
+
+    params = _params(args)
+    {"weights": stages.weights_stage, "train": stages.train_stage}[args.step](params)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from benchmark.evaluate import Paths, evaluate_submission, load_eval_set
+    from benchmark.explain.registry import discover
+
+    params = _params(args)
+    paths = Paths(Path(args.root))
+    names = list(discover(paths.submissions)) if args.all else args.names
+    if not names:
+        print("benchmark evaluate: name one or more submissions, or pass --all", file=sys.stderr)
+        return 2
+    es = load_eval_set(params, paths)
+    for name in names:
+        evaluate_submission(name, params, paths, eval_set=es)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from benchmark.validation import validate
+
+    report = validate(Path(args.root) / "submissions" / args.name, _params(args))
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from benchmark.explain.scaffold import new_submission
+
+    folder = new_submission(args.name, Path(args.root) / "submissions", template=args.template)
+    print(f"created {folder}: edit explainer.py and submission.yaml, then run `benchmark validate {args.name}` "
+          "and `dvc repro`")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from benchmark.explain.contract import SubmissionError, load_submission
+    from benchmark.explain.registry import discover
+
+    for name, folder in discover(Path(args.root) / "submissions").items():
+        try:
+            s = load_submission(folder)
+            print(f"{name:24s} {s.meta.family:13s} {s.meta.display_name}")
+        except SubmissionError as exc:
+            print(f"{name:24s} INVALID       {exc}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark.leaderboard.render import render_site
+
+    out = render_site(Path(args.results), Path(args.out))
+    print(f"rendered {out}/index.html")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from benchmark.leaderboard.render import publish
+
+    dest = publish(Path(args.site), Path(args.to))
+    print(f"published {args.site} to {dest}")
+    return 0
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    from benchmark import __version__
+    from benchmark.config import get
+    from benchmark.tracking import sync_results
+
+    params = _params(args)
+    report = sync_results(Path(args.results), tracking_uri=get(params, "tracking.uri"),
+                          artifact_root=Path(get(params, "tracking.artifact_root")),
+                          experiment=get(params, "tracking.experiment"), benchmark_version=__version__)
+    print(report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="benchmark", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--params", default="params.yaml", help="the pipeline's parameters (default: params.yaml)")
+    p.add_argument("--root", default=".", help="repository root (default: .)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=fn)
+        return sp
+
+    sp = add("data", cmd_data, "data stages: fetch (or generate) the raw data, prepare clips, draw the split")
+    sp.add_argument("step", choices=["fetch", "prepare", "split"])
+    sp = add("model", cmd_model, "model stages: obtain pretrained weights, train the I3D")
+    sp.add_argument("step", choices=["weights", "train"])
+    sp = add("evaluate", cmd_evaluate, "explain and score submissions on the fixed evaluation clips")
+    sp.add_argument("names", nargs="*", help="submission names (folders under submissions/)")
+    sp.add_argument("--all", action="store_true", help="every registered submission")
+    sp = add("validate", cmd_validate, "check a submission before scoring (schema, output, determinism, tampering)")
+    sp.add_argument("name")
+    sp = add("new-submission", cmd_new, "scaffold submissions/NAME from a working template")
+    sp.add_argument("name", help="snake_case folder name")
+    sp.add_argument("--template", default="gradient", help="template to start from (default: gradient)")
+    add("list", cmd_list, "list registered submissions")
+    sp = add("leaderboard", cmd_leaderboard, "render the static HTML leaderboard from results/")
+    sp.add_argument("--results", default="results")
+    sp.add_argument("--out", default="leaderboard/site")
+    sp = add("publish", cmd_publish, "copy the rendered site to a folder to publish (docs/ for GitHub Pages)")
+    sp.add_argument("--site", default="leaderboard/site")
+    sp.add_argument("--to", default="docs")
+    sp = add("track", cmd_track, "sync results/ into MLflow (idempotent: one run per submission and result)")
+    sp.add_argument("--results", default="results")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"benchmark {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

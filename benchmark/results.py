@@ -1,0 +1,166 @@
+"""The results folder: the one interface between the harness, the leaderboard and MLflow.
+
+``results/<name>/`` is written by :mod:`benchmark.evaluate` as a whole, atomically (a temporary
+sibling folder renamed into place), so a reader sees either the previous complete result or the new
+complete one, never a partial one. It holds:
+
+``metrics.json``
+    ``schema``, the submission's metadata and merged ``params``, ``status`` (``ok`` | ``failed``),
+    ``failure`` (``None`` or ``{clip_id, kind, message, traceback}``), ``n_clips``, ``metrics``
+    (``{name: {mean, ci_low, ci_high}}`` for every per-clip metric; directions live in
+    :mod:`benchmark.metrics.spec`), ``cost`` (median/total runtime, passes per clip, device,
+    threads), ``degenerate_clips``, ``seeds`` (per-seed means for stochastic submissions) and
+    ``provenance`` (versions, hashes, split id, profile, hardware).
+``per_clip.csv``
+    One row per evaluation clip: :data:`PER_CLIP_COLUMNS`.
+``curves.json``
+    ``thresholds`` (51 normalised thresholds in visiting order) and, for ``deletion`` and
+    ``insertion``, the ``mean`` curve and the ``per_clip`` curves keyed by clip id.
+``gallery/``
+    ``index.json`` (``[{clip_id, frame, input, overlay}]``) and PNGs: the input frame with the
+    ground-truth outline and the submission's heatmap over it (positive red, negative blue).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+METRICS_FILE = "metrics.json"
+PER_CLIP_FILE = "per_clip.csv"
+CURVES_FILE = "curves.json"
+GALLERY_DIR = "gallery"
+
+SCORE_COLUMNS: tuple[str, ...] = (
+    "clip_iou", "clip_f1", "clip_auc", "frame_iou", "frame_f1", "frame_auc",
+    "deletion", "insertion", "mauc", "stdauc", "cv",
+)
+COST_COLUMNS: tuple[str, ...] = ("runtime_s", "forward_samples", "backward_samples")
+PER_CLIP_COLUMNS: tuple[str, ...] = (
+    "clip_id", "scene", "video", "start", *SCORE_COLUMNS, "frame_index", "degenerate",
+    "p_clip", "p_baseline", *COST_COLUMNS,
+)
+
+
+class ResultsError(ValueError):
+    """A results folder is missing a file or holds one that does not parse."""
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One submission's complete results, as read back from ``results/<name>/``."""
+
+    name: str
+    folder: Path
+    summary: dict[str, Any]
+    per_clip: pd.DataFrame | None
+    curves: dict[str, Any] | None
+
+    @property
+    def ok(self) -> bool:
+        return self.summary.get("status") == "ok"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (temp file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=2, sort_keys=True, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder that replaces ``final`` only if the block succeeds.
+
+    The swap is two renames; a crash between them leaves ``final`` absent (never partial), and
+    the stale temporary folders are removed by the next call.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".tmp-{final.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in final.parent.glob(f".old-{final.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{final.name}-"))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{os.getpid()}"
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_result(folder: Path) -> SubmissionResult:
+    """Read one ``results/<name>/`` folder (errors name the file and the fix)."""
+    folder = Path(folder)
+    mfile = folder / METRICS_FILE
+    if not mfile.is_file():
+        raise ResultsError(f"{mfile}: missing. Re-run the submission's stage: `dvc repro submissions/{folder.name}/dvc.yaml`.")
+    try:
+        summary = json.loads(mfile.read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{mfile}: not valid JSON ({exc}); delete the folder and re-run its stage.") from exc
+    if summary.get("schema") != SCHEMA_VERSION:
+        raise ResultsError(f"{mfile}: schema {summary.get('schema')!r}, expected {SCHEMA_VERSION}; re-run its stage.")
+    per_clip = curves = None
+    if summary.get("status") == "ok":
+        pfile, cfile = folder / PER_CLIP_FILE, folder / CURVES_FILE
+        for f in (pfile, cfile):
+            if not f.is_file():
+                raise ResultsError(f"{f}: missing from a result marked ok; delete {folder} and re-run its stage.")
+        per_clip = pd.read_csv(pfile)
+        missing = [c for c in PER_CLIP_COLUMNS if c not in per_clip.columns]
+        if missing:
+            raise ResultsError(f"{pfile}: missing columns {missing}; re-run its stage.")
+        curves = json.loads(cfile.read_text())
+    return SubmissionResult(folder.name, folder, summary, per_clip, curves)
+
+
+def load_results(root: Path = Path("results")) -> list[SubmissionResult]:
+    """Every complete result under ``root``, sorted by name (temporary folders are ignored)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        out.append(read_result(folder))
+    return out
+
+
+def results_digest(folder: Path) -> str:
+    """SHA-256 over every file of a results folder (names and bytes, sorted): the MLflow sync key."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(folder)).encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()

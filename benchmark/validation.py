@@ -1,0 +1,140 @@
+"""``benchmark validate NAME``: check a submission before it is scored.
+
+The checks, each reported with a clear verdict:
+
+1. metadata schema (``submission.yaml``) and the ``explain`` signature;
+2. on a tiny random I3D and two tiny clips, in the isolated worker: the output's shape, dtype and
+   finiteness; the clip tensors and the model's weights unchanged after the call;
+3. determinism: a second run with the same seed gives bitwise-identical attributions;
+4. nothing written into the repository outside the submission's result folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from benchmark.config import active_profile, get
+from benchmark.explain.contract import SubmissionError, load_submission
+from benchmark.metrics import make_baseline
+from benchmark.model.checkpoint import save_checkpoint
+from benchmark.model.i3d import I3D
+from benchmark.runner import RunOutcome, RunSpec, run_submission
+
+TINY_INPUT = (2, 20, 32, 48)  # clips, frames, H, W
+TINY_WIDTH = 0.125
+_IGNORED_TOP = {".git", ".venv", ".dvc", "data", "models", "results", "mlartifacts", "leaderboard",
+                ".pytest_cache", ".hypothesis", "docs"}
+
+
+@dataclass
+class ValidationReport:
+    name: str
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(passed for _, passed, _ in self.checks)
+
+    def add(self, check: str, passed: bool, detail: str = "") -> None:
+        self.checks.append((check, passed, detail))
+
+    def text(self) -> str:
+        lines = [f"validate {self.name}: {'OK' if self.ok else 'FAILED'}"]
+        for check, passed, detail in self.checks:
+            lines.append(f"  [{'pass' if passed else 'FAIL'}] {check}" + (f": {detail}" if detail else ""))
+        return "\n".join(lines)
+
+
+def _tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    snap = {}
+    for top in root.iterdir():
+        if top.name in _IGNORED_TOP:
+            continue
+        paths = [top] if top.is_file() else [p for p in top.rglob("*") if p.is_file()]
+        for p in paths:
+            if "__pycache__" in p.parts:
+                continue
+            st = p.stat()
+            snap[str(p.relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> ValidationReport:
+    """Run every check on the submission in ``folder``; never raises for the submission's faults."""
+    folder = Path(folder).resolve()
+    report = ValidationReport(folder.name)
+    try:
+        submission = load_submission(folder)
+    except SubmissionError as exc:
+        report.add("metadata and explain() signature", False, str(exc))
+        return report
+    report.add("metadata and explain() signature", True)
+    profile = active_profile(params)
+    merged = {**submission.params, **dict(profile.submission_params.get(submission.name, {}) or {})}
+
+    repo = folder.parent.parent
+    before = _tree_snapshot(repo)
+    with tempfile.TemporaryDirectory(prefix=f"validate-{submission.name}-") as tmp:
+        tmpdir = Path(tmp)
+        gen = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        net = I3D(num_classes=2, width=TINY_WIDTH).eval()
+        ckpt = tmpdir / "tiny.pt"
+        n, t, h, w = TINY_INPUT
+        save_checkpoint(ckpt, net, {"width": TINY_WIDTH, "num_classes": 2, "input": [h, w], "clip_length": t,
+                                    "profile": "validate", "pretrained": "none", "seed": seed})
+        clips = torch.rand((n, 3, t, h, w), generator=gen) * 2 - 1
+        clips = clips[:, :1].expand(-1, 3, -1, -1, -1).contiguous()  # grey, as the real clips
+        baselines = make_baseline(get(params, "evaluate.baseline"), clips)
+        np.save(tmpdir / "clips.npy", clips.numpy())
+        np.save(tmpdir / "baselines.npy", baselines.numpy())
+        outs = []
+        for attempt in range(2):
+            spec = RunSpec(
+                submission_dir=str(folder), checkpoint=str(ckpt), clips_file=str(tmpdir / "clips.npy"),
+                baselines_file=str(tmpdir / "baselines.npy"), clip_ids=tuple(f"tiny/{i}" for i in range(n)),
+                params=merged, seed=seed, target=1, threads=int(get(params, "evaluate.threads")), device="cpu",
+                memory_cap_bytes=int(float(get(params, "evaluate.memory_cap_gb")) * 2**30) or None,
+                out_dir=str(tmpdir), warmup=False,
+            )
+            cwd = os.getcwd()
+            outs.append(run_submission(spec, clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s"))))
+            os.chdir(cwd)
+            if outs[-1].failure is not None:
+                break
+    first = outs[0]
+    _report_run(report, first)
+    if first.failure is None and len(outs) == 2 and outs[1].failure is None:
+        same = all(np.array_equal(a.attribution, b.attribution) for a, b in zip(first.runs, outs[1].runs))
+        report.add("determinism (same seed, identical attributions)", same,
+                   "" if same else "two runs with the same generator differ: draw randomness only from `generator`"
+                   " (use benchmark.explain.seeding.seeded for Captum's samplers)")
+    after = _tree_snapshot(repo)
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    report.add("nothing written into the repository", not changed,
+               "" if not changed else f"wrote or changed {changed[:5]}")
+    return report
+
+
+def _report_run(report: ValidationReport, outcome: RunOutcome) -> None:
+    f = outcome.failure
+    if f is None:
+        report.add("runs in the isolated worker", True, f"{len(outcome.runs)} tiny clips")
+        report.add("output shape, dtype and finiteness", True)
+        report.add("inputs and model weights unchanged", True)
+        return
+    if f.kind == "invalid_output":
+        report.add("runs in the isolated worker", True)
+        report.add("output shape, dtype and finiteness", False, f.message)
+    elif f.kind == "tampering":
+        report.add("runs in the isolated worker", True)
+        report.add("inputs and model weights unchanged", False, f.message)
+    else:
+        report.add("runs in the isolated worker", False, f"{f.kind} on {f.clip_id}: {f.message}")
