@@ -103,13 +103,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_track(args: argparse.Namespace) -> int:
     from benchmark import __version__
     from benchmark.config import get
-    from benchmark.tracking import sync_results
+    from benchmark.tracking import SyncError, sync_results
 
     params = _params(args)
-    report = sync_results(Path(args.results), tracking_uri=get(params, "tracking.uri"),
-                          artifact_root=Path(get(params, "tracking.artifact_root")),
-                          experiment=get(params, "tracking.experiment"), benchmark_version=__version__)
-    print(report)
+    try:
+        report = sync_results(Path(args.results), tracking_uri=get(params, "tracking.uri"),
+                              artifact_root=Path(get(params, "tracking.artifact_root")),
+                              experiment=get(params, "tracking.experiment"), benchmark_version=__version__)
+    except SyncError as exc:
+        print(f"benchmark track: error: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
     return 0
 
 

@@ -1,0 +1,378 @@
+"""Sync ``results/`` into MLflow: one run per submission, keyed by the results' digest.
+
+DVC skips a stage whose inputs it has seen, so nothing may be logged from inside a stage. MLflow
+is instead a *view* of the results folder, rebuilt by a step that always runs and is idempotent:
+
+* one experiment per benchmark version, ``<experiment>/v<version>``, with its artifacts under
+  ``<artifact_root>/<experiment>_v<version>/`` (never MLflow's default ``./mlruns``);
+* one run per submission, named after it and tagged ``benchmark.submission`` and
+  ``benchmark.results_digest`` (:func:`benchmark.results.results_digest` of its folder);
+* a run whose submission and digest are already current is left alone; changed results become a
+  new run, and the old run is kept, tagged ``benchmark.current=false``,
+  ``benchmark.superseded=true`` and ``benchmark.superseded_by=<new run id>``; the current run of a
+  submission whose results folder is gone is tagged ``benchmark.current=false``,
+  ``benchmark.removed=true``. :data:`CURRENT_RUNS_FILTER` selects exactly one run per submission.
+
+Crash safety: a run is created, filled (params, metrics, tags, artifacts), and only then tagged
+with its digest and ``benchmark.current=true`` and set ``FINISHED``. A sync trusts only runs that
+are both finished and digest-tagged; any other run of a submission (a sync killed mid-way) is
+deleted by the next sync, so a crash never leaves a duplicate. Runs without the
+``benchmark.submission`` tag (logged by hand) are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchmark.results import read_result, results_digest
+from benchmark.tracking import _fastpath
+from benchmark.tracking._payload import RunPayload, mlflow_key, run_payload
+from benchmark.tracking._plan import (
+    FINISHED,
+    TAG_CURRENT,
+    TAG_DIGEST,
+    TAG_REMOVED,
+    TAG_SUBMISSION,
+    TAG_SUPERSEDED,
+    TAG_SUPERSEDED_BY,
+    TAG_VERSION,
+    RunState,
+    SyncPlan,
+    plan_sync,
+)
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+CURRENT_RUNS_FILTER = f"attributes.status = '{FINISHED}' and tags.`{TAG_CURRENT}` = 'true'"
+"""``search_runs`` filter for the current run of every submission (exactly one each after a sync)."""
+
+_BATCH_PARAMS_TAGS = 100  # MLflow's per-call limits for log_batch
+_BATCH_METRICS = 1000
+
+
+class SyncError(RuntimeError):
+    """The MLflow sync could not complete; the message says what failed and how to fix it."""
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one :func:`sync_results` call did.
+
+    Attributes:
+        experiment_name: ``<experiment>/v<version>``.
+        experiment_id: its MLflow id.
+        current: ``{submission: run id}`` of every submission's current run after the sync.
+        created: submissions that got a new run.
+        unchanged: submissions whose current run already held these results.
+        superseded: run ids retired because their submission's results changed.
+        removed: run ids retired because their submission's results folder is gone.
+        deleted: run ids of incomplete runs (left by an interrupted sync) that were deleted.
+        fast_path: ``True`` when a read-only look at the SQLite file showed nothing to do and
+            MLflow was not imported.
+        seconds: wall time of the call.
+    """
+
+    experiment_name: str
+    experiment_id: str
+    current: Mapping[str, str] = field(default_factory=dict)
+    created: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    superseded: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    fast_path: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for the console."""
+        return (
+            f"MLflow experiment '{self.experiment_name}' (id {self.experiment_id}): "
+            f"{len(self.created)} new run(s), {len(self.unchanged)} unchanged, "
+            f"{len(self.superseded)} superseded, {len(self.removed)} removed, "
+            f"{len(self.deleted)} incomplete deleted in {self.seconds:.2f} s"
+            + (" (no change; store read directly)" if self.fast_path else "")
+        )
+
+
+def experiment_name(experiment: str, benchmark_version: str) -> str:
+    """The experiment that holds one benchmark version: ``f"{experiment}/v{benchmark_version}"``."""
+    return f"{experiment}/v{benchmark_version}"
+
+
+def _import_mlflow() -> Any:
+    """Import MLflow with its telemetry off (it must be set before the first import)."""
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["DO_NOT_TRACK"] = "true"
+    import mlflow  # noqa: PLC0415  (deliberately lazy: ~1 s, skipped when nothing changed)
+
+    return mlflow
+
+
+def _check_args(results_root: Path, tracking_uri: str, experiment: str, benchmark_version: str) -> None:
+    if not results_root.is_dir():
+        raise ValueError(
+            f"results_root={str(results_root)!r}: not a folder. Run from the repository root after "
+            "`dvc repro` has written results/, or pass the results folder."
+        )
+    if _fastpath.sqlite_path(tracking_uri) is None:
+        raise ValueError(
+            f"tracking_uri={tracking_uri!r}: only a SQLite store is supported; use "
+            "'sqlite:///mlflow.db' (relative to the current folder) or 'sqlite:////abs/path.db' "
+            "(params.yaml: tracking.uri)."
+        )
+    if not experiment or not str(benchmark_version):
+        raise ValueError(
+            "experiment and benchmark_version must be non-empty strings (params.yaml: tracking.*)."
+        )
+
+
+def _result_folders(results_root: Path) -> dict[str, Path]:
+    """Every complete result folder, as :func:`benchmark.results.load_results` sees them."""
+    return {p.name: p for p in sorted(results_root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+
+
+def sync_results(
+    results_root: Path,
+    *,
+    tracking_uri: str = "sqlite:///mlflow.db",
+    artifact_root: Path = Path("mlartifacts"),
+    experiment: str = "video-xai-benchmark",
+    benchmark_version: str,
+) -> SyncReport:
+    """Make the MLflow store show exactly the results under ``results_root``, idempotently.
+
+    Args:
+        results_root: the ``results/`` folder (one sub-folder per submission).
+        tracking_uri: a SQLite store, ``sqlite:///<path>`` (a relative path is relative to the
+            current folder). Created on first use.
+        artifact_root: folder under which each experiment's artifacts are written (resolved
+            against the current folder).
+        experiment: base experiment name; the version is appended.
+        benchmark_version: the benchmark's version, e.g. ``benchmark.__version__``.
+
+    Returns:
+        A :class:`SyncReport`.
+
+    Raises:
+        ValueError: an argument is unusable (message names it and the fix).
+        SyncError: the store could not be opened, or some submissions could not be synced (the
+            others were synced; re-running after the fix resumes without duplicates).
+    """
+    start = time.perf_counter()
+    results_root, artifact_root = Path(results_root), Path(artifact_root)
+    _check_args(results_root, tracking_uri, experiment, benchmark_version)
+    tracking_uri = _fastpath.absolute_uri(tracking_uri)
+    name = experiment_name(experiment, str(benchmark_version))
+    folders = _result_folders(results_root)
+    digests = {sub: results_digest(folder) for sub, folder in folders.items()}
+
+    seen = _fastpath.read_runs(tracking_uri, name)
+    if seen is not None:
+        exp_id, runs = seen
+        plan = plan_sync(digests, runs)
+        if plan.is_noop:
+            return SyncReport(
+                name,
+                exp_id,
+                current=_current_ids(runs),
+                unchanged=tuple(plan.unchanged),
+                fast_path=True,
+                seconds=time.perf_counter() - start,
+            )
+
+    client, exp_id = _open_store(tracking_uri, name, artifact_root, str(benchmark_version))
+    try:
+        runs = _active_runs(client, exp_id)
+    except Exception as exc:
+        raise SyncError(f"MLflow store {tracking_uri}: could not list the runs of '{name}' ({exc}).") from exc
+    plan = plan_sync(digests, runs)
+    try:
+        created, errors = _apply(client, exp_id, plan, folders, digests, str(benchmark_version))
+        current = _current_ids(_active_runs(client, exp_id))
+    except Exception as exc:
+        raise SyncError(
+            f"MLflow store {tracking_uri}: sync of '{name}' stopped ({type(exc).__name__}: {exc}). "
+            "Re-run `benchmark track`; nothing is duplicated."
+        ) from exc
+    report = SyncReport(
+        name,
+        exp_id,
+        current=current,
+        created=tuple(sorted(created)),
+        unchanged=tuple(plan.unchanged),
+        superseded=tuple(r for r, sub in plan.supersede.items() if sub not in errors),
+        removed=tuple(plan.remove),
+        deleted=tuple(plan.delete),
+        seconds=time.perf_counter() - start,
+    )
+    if errors:
+        lines = "\n".join(f"  - {sub}: {msg}" for sub, msg in sorted(errors.items()))
+        raise SyncError(
+            f"MLflow sync of '{name}' failed for {len(errors)} submission(s):\n{lines}\n"
+            f"The other submissions were synced ({report.summary()}). Fix the above and re-run "
+            "`benchmark track`: a partial run is replaced, never duplicated."
+        )
+    return report
+
+
+def _current_ids(runs: list[RunState]) -> dict[str, str]:
+    current: dict[str, RunState] = {}
+    for run in runs:
+        sub = run.submission
+        if sub is not None and run.current:
+            if sub not in current or (run.start_time, run.run_id) > (
+                current[sub].start_time,
+                current[sub].run_id,
+            ):
+                current[sub] = run
+    return {sub: run.run_id for sub, run in sorted(current.items())}
+
+
+def _open_store(tracking_uri: str, name: str, artifact_root: Path, version: str) -> tuple[MlflowClient, str]:
+    """A client on the store and the id of the version's experiment (created on first use)."""
+    mlflow = _import_mlflow()
+    try:
+        client = mlflow.tracking.MlflowClient(tracking_uri=tracking_uri)
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            location = artifact_root.resolve() / mlflow_key(name.replace("/", "_"))
+            exp_id = client.create_experiment(
+                name, artifact_location=location.as_uri(), tags={TAG_VERSION: version}
+            )
+            return client, str(exp_id)
+    except Exception as exc:
+        raise SyncError(
+            f"MLflow store {tracking_uri}: could not open experiment '{name}' ({type(exc).__name__}: {exc}). "
+            "Check that the database file is writable and not held by another process."
+        ) from exc
+    if exp.lifecycle_stage != "active":
+        raise SyncError(
+            f"MLflow store {tracking_uri}: experiment '{name}' (id {exp.experiment_id}) is deleted. "
+            f"Restore it (`MLFLOW_TRACKING_URI={tracking_uri} mlflow experiments restore --experiment-id "
+            f"{exp.experiment_id}`) or purge it (`mlflow gc --backend-store-uri {tracking_uri}`), "
+            "then re-run."
+        )
+    return client, str(exp.experiment_id)
+
+
+def _active_runs(client: MlflowClient, exp_id: str) -> list[RunState]:
+    from mlflow.entities import ViewType  # noqa: PLC0415
+
+    out: list[RunState] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [exp_id], run_view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token
+        )
+        out.extend(
+            RunState(r.info.run_id, r.info.status, int(r.info.start_time or 0), dict(r.data.tags))
+            for r in page
+        )
+        token = page.token
+        if not token:
+            return out
+
+
+def _apply(
+    client: MlflowClient,
+    exp_id: str,
+    plan: SyncPlan,
+    folders: Mapping[str, Path],
+    digests: Mapping[str, str],
+    version: str,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Carry out ``plan``; returns ``({submission: new run id}, {submission: error message})``."""
+    for run_id in plan.delete:
+        client.delete_run(run_id)
+    created: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for sub in plan.create:
+        try:
+            created[sub] = _log_submission(client, exp_id, sub, folders[sub], digests[sub], version)
+        except Exception as exc:  # one bad submission must not block the others
+            errors[sub] = f"{type(exc).__name__}: {exc}"
+    keep = {**plan.keep, **created}
+    for run_id, sub in plan.supersede.items():
+        if sub in errors:
+            continue  # its old run stays current until the new one can be made
+        _retire(client, run_id, {TAG_SUPERSEDED: "true", TAG_SUPERSEDED_BY: keep.get(sub, "a newer run")})
+    for run_id in plan.remove:
+        _retire(client, run_id, {TAG_REMOVED: "true"})
+    return created, errors
+
+
+def _retire(client: MlflowClient, run_id: str, tags: Mapping[str, str]) -> None:
+    from mlflow.entities import RunTag  # noqa: PLC0415
+
+    client.log_batch(run_id, tags=[RunTag(TAG_CURRENT, "false"), *(RunTag(k, v) for k, v in tags.items())])
+
+
+def _log_submission(
+    client: MlflowClient, exp_id: str, sub: str, folder: Path, digest: str, version: str
+) -> str:
+    """Create, fill and only then finish one submission's run; returns its id.
+
+    An ``Exception`` on the way deletes the partial run; anything harsher (a kill) leaves it
+    unfinished and without its digest, and the next sync deletes it.
+    """
+    result = read_result(folder)
+    payload = run_payload(result.summary)
+    run_id = client.create_run(
+        exp_id, run_name=sub, tags={TAG_SUBMISSION: sub, TAG_VERSION: version}
+    ).info.run_id
+    from mlflow.entities import RunTag  # noqa: PLC0415
+
+    try:
+        _log_payload(client, run_id, payload)
+        client.log_artifacts(run_id, str(folder))
+        if results_digest(folder) != digest:
+            raise SyncError(f"{folder} changed while it was being synced; re-run `benchmark track`.")
+        client.log_batch(run_id, tags=[RunTag(TAG_DIGEST, digest), RunTag(TAG_CURRENT, "true")])
+        client.set_terminated(run_id, FINISHED)
+    except Exception:
+        try:
+            client.delete_run(run_id)
+        except Exception:  # the next sync deletes it instead
+            pass
+        raise
+    return run_id
+
+
+def _log_payload(client: MlflowClient, run_id: str, payload: RunPayload) -> None:
+    from mlflow.entities import Metric, Param, RunTag  # noqa: PLC0415
+
+    now = int(time.time() * 1000)
+    params = [Param(k, v) for k, v in sorted(payload.params.items())]
+    tags = [RunTag(k, v) for k, v in sorted(payload.tags.items())]
+    metrics = [Metric(k, v, now, 0) for k, v in sorted(payload.metrics.items())]
+    for i in range(0, len(params), _BATCH_PARAMS_TAGS):
+        client.log_batch(run_id, params=params[i : i + _BATCH_PARAMS_TAGS])
+    for i in range(0, len(tags), _BATCH_PARAMS_TAGS):
+        client.log_batch(run_id, tags=tags[i : i + _BATCH_PARAMS_TAGS])
+    for i in range(0, len(metrics), _BATCH_METRICS):
+        client.log_batch(run_id, metrics=metrics[i : i + _BATCH_METRICS])
+
+
+def current_runs(
+    tracking_uri: str = "sqlite:///mlflow.db",
+    *,
+    experiment: str = "video-xai-benchmark",
+    benchmark_version: str,
+) -> list[Any]:
+    """The current ``mlflow.entities.Run`` of every synced submission (one each), sorted by name.
+
+    Empty when the version's experiment does not exist yet.
+    """
+    mlflow = _import_mlflow()
+    client = mlflow.tracking.MlflowClient(tracking_uri=_fastpath.absolute_uri(tracking_uri))
+    exp = client.get_experiment_by_name(experiment_name(experiment, str(benchmark_version)))
+    if exp is None:
+        return []
+    runs = client.search_runs([exp.experiment_id], filter_string=CURRENT_RUNS_FILTER, max_results=1000)
+    return sorted(runs, key=lambda r: (r.data.tags.get(TAG_SUBMISSION, ""), r.info.start_time))
