@@ -1,0 +1,67 @@
+"""Every localisation and robustness score of one clip in one pass (the harness's fast path).
+
+:func:`human_centric` computes the scored map once, sorts the clip once and its frames once, and
+derives the clip-level scores, the max-attribution-frame scores and the robustness scores from those
+two sorts. It runs the same kernels as :func:`localization`, :func:`max_attribution_frame` and
+:func:`robustness`, so its values equal theirs exactly (the tests check it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmark.metrics._arrays import as_mask, check_labels, check_n_thresholds
+from benchmark.metrics._ranking import sort_keys
+from benchmark.metrics.localization import _frame_index, _scores_from_sorted
+from benchmark.metrics.maps import scored_map
+from benchmark.metrics.robustness import _frame_sorted_keys, _robustness_from_rows
+
+
+def human_centric(attribution: Any, mask: Any, n_thresholds: int = 50) -> dict[str, float | int | bool]:
+    """Clip-level and max-attribution-frame IoU/F1/AUC, and mAUC/stdAUC/Cv, of one clip.
+
+    Args:
+        attribution: ``(3, T, H, W)`` or ``(T, H, W)`` array or tensor (see :func:`scored_map`).
+        mask: boolean ``(T, H, W)`` ground truth on the model grid.
+        n_thresholds: ``N``; IoU and F1 use ``N + 1`` thresholds.
+
+    Returns:
+        ``clip_iou``, ``clip_f1``, ``clip_auc``, ``frame_index`` (``t*``, int), ``frame_iou``,
+        ``frame_f1``, ``frame_auc``, ``mauc``, ``stdauc``, ``cv`` and ``degenerate`` (the scored map is
+        all zero: scored as it falls, and to be flagged in the results).
+
+    Raises:
+        ValueError: an empty or full clip mask, a frame ``t*`` whose mask is full (its AUC is undefined),
+            no frame with a usable mask, mismatched shapes, NaN/inf attributions.
+    """
+    n_thresholds = check_n_thresholds(n_thresholds)
+    E = scored_map(attribution)
+    if E.ndim != 3:
+        raise ValueError(f"attribution: expected (3, T, H, W) or (T, H, W), got a single frame {E.shape}.")
+    labels = as_mask(mask, E.shape)
+    check_labels(labels, "human_centric (clip level)")
+
+    keys = sort_keys(E, labels)
+    clip = _scores_from_sorted(np.sort(keys.reshape(-1)), float(E.max()), n_thresholds)
+
+    t_star = _frame_index(E, labels)
+    check_labels(labels[t_star], f"human_centric (max-attribution frame {t_star})")
+    frame_rows = _frame_sorted_keys(keys)
+    frame = _scores_from_sorted(frame_rows[t_star], float(E[t_star].max()), n_thresholds)
+
+    robust = _robustness_from_rows(frame_rows)
+    return {
+        "clip_iou": clip["iou"],
+        "clip_f1": clip["f1"],
+        "clip_auc": clip["auc"],
+        "frame_index": t_star,
+        "frame_iou": frame["iou"],
+        "frame_f1": frame["f1"],
+        "frame_auc": frame["auc"],
+        "mauc": robust["mauc"],
+        "stdauc": robust["stdauc"],
+        "cv": robust["cv"],
+        "degenerate": bool(E.max() == 0.0),
+    }
