@@ -144,8 +144,8 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
     device = pick_device()
     net, ckpt_meta = load_checkpoint(paths.checkpoint)
     es = eval_set or load_eval_set(params, paths)
-    if tuple(ckpt_meta.get("input", es.clips.shape[-2:])) != tuple(es.clips.shape[-2:]):
-        raise ValueError(f"{paths.checkpoint}: trained for input {ckpt_meta.get('input')}, but data/prepared "
+    if tuple(ckpt_meta["input_size"]) != tuple(es.clips.shape[-2:]):
+        raise ValueError(f"{paths.checkpoint}: trained for input {ckpt_meta['input_size']}, but data/prepared "
                          f"holds {tuple(es.clips.shape[-2:])}; re-run `dvc repro` so both use the same profile.")
     forward = probability_forward(net, device)
     batch_size = int(get(params, "evaluate.batch_size"))
@@ -157,7 +157,11 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
         submission = load_submission(folder)
     except SubmissionError as exc:
         return _write_failed(paths, name, None, Failure(None, "invalid_submission", str(exc)), context)
-    merged = {**submission.params, **dict(profile.submission_params.get(name, {}) or {})}
+    try:
+        merged = submission.merged_params(profile.submission_params.get(name),
+                                          source=f"params.yaml: profiles.{profile.name}.submission_params.{name}")
+    except SubmissionError as exc:
+        return _write_failed(paths, name, submission, Failure(None, "invalid_submission", str(exc)), context)
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"explain-{name}-") as tmp:

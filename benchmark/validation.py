@@ -77,7 +77,12 @@ def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> Valid
         return report
     report.add("metadata and explain() signature", True)
     profile = active_profile(params)
-    merged = {**submission.params, **dict(profile.submission_params.get(submission.name, {}) or {})}
+    try:
+        merged = submission.merged_params(profile.submission_params.get(submission.name),
+                                          source=f"params.yaml: profiles.{profile.name}.submission_params")
+    except SubmissionError as exc:
+        report.add("profile parameter overrides", False, str(exc))
+        return report
 
     repo = folder.parent.parent
     before = _tree_snapshot(repo)
@@ -88,8 +93,9 @@ def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> Valid
         net = I3D(num_classes=2, width=TINY_WIDTH).eval()
         ckpt = tmpdir / "tiny.pt"
         n, t, h, w = TINY_INPUT
-        save_checkpoint(ckpt, net, {"width": TINY_WIDTH, "num_classes": 2, "input": [h, w], "clip_length": t,
-                                    "profile": "validate", "pretrained": "none", "seed": seed})
+        save_checkpoint(ckpt, net, {"width": TINY_WIDTH, "num_classes": 2, "input_size": [h, w], "clip_length": t,
+                                    "profile": "validate", "pretrained": "none", "seed": seed,
+                                    "data_source": "validate", "split_id": "none"})
         clips = torch.rand((n, 3, t, h, w), generator=gen) * 2 - 1
         clips = clips[:, :1].expand(-1, 3, -1, -1, -1).contiguous()  # grey, as the real clips
         baselines = make_baseline(get(params, "evaluate.baseline"), clips)

@@ -1,0 +1,51 @@
+"""SmoothGrad over Integrated Gradients (Captum NoiseTunnel), the paper's settings."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from captum.attr import IntegratedGradients, NoiseTunnel
+from torch import nn
+
+from benchmark.explain.batching import BACKWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
+from benchmark.explain.seeding import seeded
+
+
+def explain(
+    model: nn.Module,
+    clips: torch.Tensor,
+    *,
+    target: int,
+    baselines: torch.Tensor,
+    params: Mapping[str, Any],
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """IG+SmoothGrad attributions ``(B, 3, T, H, W)`` for ``clips`` ``(B, 3, T, H, W)``.
+
+    ``params``: ``n_steps``, ``method``, ``nt_type``, ``nt_samples``, ``stdevs``, ``memory_budget_gb``.
+    The noise comes from torch's global RNG, seeded from ``generator`` by :func:`seeded`.
+    Cost: ``nt_samples * n_steps`` forward + backward samples per clip.
+    """
+    n_steps = int(params["n_steps"])
+    nt_samples = int(params["nt_samples"])
+    batch = batch_size_for(
+        clips.shape[1:],
+        budget_bytes=memory_budget_bytes(params),
+        activation_factor=BACKWARD_ACTIVATION_FACTOR,
+        maximum=n_steps * nt_samples * clips.shape[0],
+    )
+    tunnel = NoiseTunnel(IntegratedGradients(model))
+    with seeded(generator):
+        attributions = tunnel.attribute(
+            clips.detach().clone(),
+            nt_type=str(params["nt_type"]),
+            nt_samples=nt_samples,
+            stdevs=float(params["stdevs"]),
+            baselines=baselines.detach().clone(),
+            target=target,
+            n_steps=n_steps,
+            method=str(params["method"]),
+            internal_batch_size=batch,
+        )
+    return attributions.detach()

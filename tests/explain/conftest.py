@@ -1,0 +1,88 @@
+"""Small fixtures for the contract and helper tests: a toy 3-D classifier and submission folders."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+GOOD_YAML = textwrap.dedent(
+    """\
+    display_name: Toy
+    family: gradient
+    authors: [Tester]
+    description: A toy submission.
+    url: ""
+    params:
+      scale: 2.0
+    """
+)
+
+GOOD_CODE = textwrap.dedent(
+    """\
+    import torch
+
+    def explain(model, clips, *, target, baselines, params, generator):
+        return (clips - baselines) * params["scale"]
+    """
+)
+
+
+class ToyClassifier(nn.Module):
+    """``(B, 3, T, H, W) -> (B, 2)`` probabilities: conv, ReLU, global pool, linear, softmax."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        super().__init__()
+        self.conv = nn.Conv3d(3, 4, kernel_size=3, padding=1)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(4, 2)
+        with torch.no_grad():
+            for parameter in self.parameters():
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.relu(self.conv(x)).mean(dim=(2, 3, 4))
+        return torch.softmax(self.head(features), dim=1)
+
+
+@pytest.fixture
+def toy_model() -> nn.Module:
+    return ToyClassifier(torch.Generator().manual_seed(0)).eval()
+
+
+@pytest.fixture
+def toy_clips() -> torch.Tensor:
+    """``(2, 3, 4, 8, 12)`` in [-1, 1]."""
+    return torch.rand((2, 3, 4, 8, 12), generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def _write_submission(
+    root: Path, name: str, yaml_text: str | None = GOOD_YAML, code: str | None = GOOD_CODE
+) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    if yaml_text is not None:
+        (folder / "submission.yaml").write_text(yaml_text)
+    if code is not None:
+        (folder / "explainer.py").write_text(code)
+    return folder
+
+
+@pytest.fixture
+def write_submission():
+    """``write_submission(root, name, yaml_text=GOOD_YAML, code=GOOD_CODE) -> folder``
+    (``None`` leaves a file out)."""
+    return _write_submission
+
+
+@pytest.fixture
+def good_yaml() -> str:
+    return GOOD_YAML
+
+
+@pytest.fixture
+def good_code() -> str:
+    return GOOD_CODE
