@@ -28,8 +28,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -c "import benchmark, captum, mlflow, dvc, skimage, sklearn, pandas, jinja2"
 	touch $(STAMP)
 
+# DVC stages call `benchmark ...`: put the environment's bin/ first on PATH, as `activate` would.
 repro: $(STAMP)
-	$(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh

@@ -164,6 +164,29 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
         return _write_failed(paths, name, submission, Failure(None, "invalid_submission", str(exc)), context)
 
     started = time.perf_counter()
+    seed = int(get(params, "evaluate.seed"))
+    n_seeds = int(get(params, "evaluate.seeds")) if submission.meta.stochastic else 1
+    n_thr = int(get(params, "evaluate.n_thresholds"))
+    runs = []
+    for k in range(n_seeds):
+        outcome = _explain(name, folder, merged, seed + k, params, paths, es, threads, device)
+        if outcome.failure is not None:
+            where = f" (seed {seed + k})" if k else ""
+            print(f"[{name}] FAILED on clip {outcome.failure.clip_id}{where}: {outcome.failure.kind}: "
+                  f"{outcome.failure.message}", flush=True)
+            return _write_failed(paths, name, submission, outcome.failure, context, merged)
+        scored = _score(name, outcome, es, forward, p_clip, p_base, n_thr, batch_size, progress,
+                        label="scoring" if k == 0 else f"scoring seed {seed + k}")
+        runs.append((outcome, scored))
+    outcome, (rows, thresholds, del_curves, ins_curves) = runs[0]
+    seeds = _seed_spread([seed + k for k in range(n_seeds)], [r[1][0] for r in runs])
+    return _write_ok(paths, name, submission, merged, context, es, outcome, rows, thresholds,
+                     del_curves, ins_curves, time.perf_counter() - started, params, seeds)
+
+
+def _explain(name: str, folder: Path, merged: Mapping[str, Any], seed: int, params, paths: Paths,
+             es: EvalSet, threads: int, device: str):
+    """Run the submission over every evaluation clip in an isolated worker (see benchmark.runner)."""
     with tempfile.TemporaryDirectory(prefix=f"explain-{name}-") as tmp:
         tmpdir = Path(tmp)
         np.save(tmpdir / "clips.npy", es.clips.numpy())
@@ -172,20 +195,20 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
         spec = RunSpec(
             submission_dir=str(folder.resolve()), checkpoint=str(paths.checkpoint.resolve()),
             clips_file=str(tmpdir / "clips.npy"), baselines_file=str(tmpdir / "baselines.npy"),
-            clip_ids=es.clip_ids, params=merged, seed=int(get(params, "evaluate.seed")), target=TARGET,
+            clip_ids=es.clip_ids, params=dict(merged), seed=seed, target=TARGET,
             threads=threads, device=device, memory_cap_bytes=int(cap * 2**30) if cap > 0 else None,
             out_dir=str(tmpdir),
         )
-        print(f"[{name}] explaining {len(es.clip_ids)} clips on {device} ({threads} threads)", flush=True)
-        outcome = run_submission(spec, clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s")))
-    if outcome.failure is not None:
-        print(f"[{name}] FAILED on clip {outcome.failure.clip_id}: {outcome.failure.kind}: "
-              f"{outcome.failure.message}", flush=True)
-        return _write_failed(paths, name, submission, outcome.failure, context, merged)
+        print(f"[{name}] explaining {len(es.clip_ids)} clips on {device} ({threads} threads, seed {seed})",
+              flush=True)
+        return run_submission(spec, clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s")))
 
-    n_thr = int(get(params, "evaluate.n_thresholds"))
+
+def _score(name: str, outcome, es: EvalSet, forward, p_clip, p_base, n_thr: int, batch_size: int,
+           progress: bool, label: str):
+    """Every metric of every clip: per-clip rows, thresholds and the deletion/insertion curves."""
     rows, del_curves, ins_curves, thresholds = [], {}, {}, None
-    bar = tqdm(outcome.runs, desc=f"[{name}] scoring", unit="clip", disable=not progress)
+    bar = tqdm(outcome.runs, desc=f"[{name}] {label}", unit="clip", disable=not progress)
     for i, run in enumerate(bar):
         hc = human_centric(run.attribution, es.masks[i], n_thresholds=n_thr)
         di = deletion_insertion(forward, es.clips[i], torch.from_numpy(run.attribution), es.baselines[i],
@@ -202,8 +225,15 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
             "runtime_s": run.runtime_s, "forward_samples": run.forward_samples,
             "backward_samples": run.backward_samples,
         })
-    return _write_ok(paths, name, submission, merged, context, es, outcome, rows, thresholds,
-                     del_curves, ins_curves, time.perf_counter() - started, params)
+    return rows, thresholds, del_curves, ins_curves
+
+
+def _seed_spread(seeds: list[int], rows_per_seed: list[list[dict]]) -> dict[str, Any]:
+    """Per metric, the mean over clips for each seed, and their spread (sample std, min, max)."""
+    means = {m: [float(np.mean([r[m] for r in rows])) for rows in rows_per_seed] for m in SCORE_COLUMNS}
+    spread = {m: {"std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, "min": min(v), "max": max(v)}
+              for m, v in means.items()}
+    return {"n": len(seeds), "seeds": seeds, "means": means, "spread": spread}
 
 
 def _context(params, profile: Profile, paths: Paths, ckpt_meta, device: str, threads: int) -> dict[str, Any]:
@@ -254,7 +284,7 @@ def _write_failed(paths: Paths, name: str, submission, failure: Failure, context
 
 
 def _write_ok(paths, name, submission, merged, context, es: EvalSet, outcome, rows, thresholds,
-              del_curves, ins_curves, wall_s: float, params) -> Path:
+              del_curves, ins_curves, wall_s: float, params, seeds: dict[str, Any]) -> Path:
     import pandas as pd
 
     from benchmark.results import PER_CLIP_COLUMNS
@@ -285,7 +315,7 @@ def _write_ok(paths, name, submission, merged, context, es: EvalSet, outcome, ro
         write_json(tmp / METRICS_FILE, {
             "schema": SCHEMA_VERSION, **_meta_dict(name, submission, merged), "status": "ok", "failure": None,
             "n_clips": len(df), "metrics": metrics, "cost": cost,
-            "degenerate_clips": int(df["degenerate"].sum()), "provenance": context,
+            "degenerate_clips": int(df["degenerate"].sum()), "seeds": seeds, "provenance": context,
         })
     print(f"[{name}] wrote {final} ({len(df)} clips, median {cost['runtime_median_s']:.3f} s/clip)", flush=True)
     return final

@@ -50,7 +50,7 @@ def render_overlay(frame: np.ndarray, mask: np.ndarray, attribution: np.ndarray,
 
 
 def _upscale(rgb: np.ndarray, scale: int) -> Image.Image:
-    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), mode="RGB")
+    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     return img

@@ -57,6 +57,11 @@ META_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "url": (str, "a string: a link to the method or code ('' if none)"),
     "params": (dict, "a mapping of parameter names to values ({} if none)"),
 }
+# optional key -> (type, description, default)
+OPTIONAL_META_KEYS: dict[str, tuple[type, str, object]] = {
+    "stochastic": (bool, "true if the explanation depends on the random generator (it is then also "
+                   "scored with extra seeds to report the spread across seeds); default false", False),
+}
 
 
 class SubmissionError(ValueError):
@@ -88,6 +93,7 @@ class SubmissionMeta:
     authors: tuple[str, ...]
     description: str
     url: str
+    stochastic: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,12 +176,13 @@ def load_meta(path: str | Path) -> tuple[SubmissionMeta, dict[str, Any]]:
     if not isinstance(raw, dict):
         raise SubmissionError(f"{path}: expected a mapping with keys {sorted(META_KEYS)}.")
     missing = sorted(set(META_KEYS) - set(raw))
-    extra = sorted(set(raw) - set(META_KEYS))
+    extra = sorted(set(raw) - set(META_KEYS) - set(OPTIONAL_META_KEYS))
     if missing:
         raise SubmissionError(f"{path}: missing key(s) {missing}; add them ({_describe(missing)}).")
     if extra:
         raise SubmissionError(
-            f"{path}: unknown key(s) {extra}; allowed keys are {sorted(META_KEYS)}. "
+            f"{path}: unknown key(s) {extra}; allowed keys are {sorted(META_KEYS)} "
+            f"and optionally {sorted(OPTIONAL_META_KEYS)}. "
             "Method settings belong under `params:`."
         )
     for key, (kind, description) in META_KEYS.items():
@@ -189,6 +196,9 @@ def load_meta(path: str | Path) -> tuple[SubmissionMeta, dict[str, Any]]:
         raise SubmissionError(f"{path}: `family` is {raw['family']!r}; expected one of {list(FAMILIES)}.")
     if not raw["authors"] or not all(isinstance(a, str) and a.strip() for a in raw["authors"]):
         raise SubmissionError(f"{path}: `authors` must be a non-empty list of non-empty strings.")
+    for key, (kind, description, _) in OPTIONAL_META_KEYS.items():
+        if key in raw and not isinstance(raw[key], kind):
+            raise SubmissionError(f"{path}: `{key}` is {type(raw[key]).__name__}, expected {description}.")
     if not all(isinstance(k, str) for k in raw["params"]):
         raise SubmissionError(f"{path}: every key under `params` must be a string.")
     meta = SubmissionMeta(
@@ -197,6 +207,7 @@ def load_meta(path: str | Path) -> tuple[SubmissionMeta, dict[str, Any]]:
         authors=tuple(a.strip() for a in raw["authors"]),
         description=raw["description"].strip(),
         url=raw["url"].strip(),
+        stochastic=bool(raw.get("stochastic", OPTIONAL_META_KEYS["stochastic"][2])),
     )
     return meta, dict(raw["params"])
 
