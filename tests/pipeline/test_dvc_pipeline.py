@@ -1,0 +1,36 @@
+"""The project's pipeline definition: every registered submission has its own, current DVC stage."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmark.explain.registry import discover
+from benchmark.explain.scaffold import TEMPLATE_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+DVC = Path(sys.executable).with_name("dvc")
+
+
+@pytest.mark.parametrize("name", sorted(discover(REPO / "submissions")))
+def test_each_submission_has_the_template_stage(name):
+    expected = (TEMPLATE_DIR / "dvc.yaml").read_text().replace("{{NAME}}", name)
+    actual = (REPO / "submissions" / name / "dvc.yaml").read_text()
+    assert actual == expected, (f"submissions/{name}/dvc.yaml differs from the template; regenerate it "
+                                "from benchmark/explain/template/dvc.yaml")
+
+
+@pytest.mark.skipif(not DVC.exists(), reason="dvc not installed in this environment")
+def test_dvc_sees_one_stage_per_submission_before_the_leaderboard():
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    out = subprocess.run([str(DVC), "dag", "--md"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    for name in discover(REPO / "submissions"):
+        assert f"submissions/{name}/dvc.yaml:evaluate" in out.stdout
+    root = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert "results" in root["leaderboard"]["deps"] and root["track"]["always_changed"] is True
