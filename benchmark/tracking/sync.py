@@ -22,7 +22,10 @@ deleted by the next sync, so a crash never leaves a duplicate. Runs without the
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -234,10 +237,34 @@ def _current_ids(runs: list[RunState]) -> dict[str, str]:
     return {sub: run.run_id for sub, run in sorted(current.items())}
 
 
+def _ensure_store(tracking_uri: str) -> None:
+    """Create a missing SQLite store atomically.
+
+    MLflow builds a new store's schema in many steps; a process killed half-way leaves a database
+    that no later run can open ("table ... already exists"). So a new store is built in a temporary
+    file beside the target and renamed into place only once its schema is complete.
+    """
+    db = _fastpath.sqlite_path(tracking_uri)
+    if db is None or db.exists():
+        return
+    mlflow = _import_mlflow()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=db.parent, prefix=f".{db.name}.", suffix=".creating")
+    os.close(fd)
+    os.unlink(tmp)  # MLflow must create the file itself
+    try:
+        mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+        os.replace(tmp, db)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def _open_store(tracking_uri: str, name: str, artifact_root: Path, version: str) -> tuple[MlflowClient, str]:
     """A client on the store and the id of the version's experiment (created on first use)."""
     mlflow = _import_mlflow()
     try:
+        _ensure_store(tracking_uri)
         client = mlflow.tracking.MlflowClient(tracking_uri=tracking_uri)
         exp = client.get_experiment_by_name(name)
         if exp is None:

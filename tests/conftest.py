@@ -1,0 +1,61 @@
+"""Shared fixtures: a tiny but complete workspace (data, split, model, submissions) built by the real stages."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmark.config import load_params
+from benchmark.data.stages import obtain, prepare_stage, split_stage
+from benchmark.model.checkpoint import save_checkpoint
+from benchmark.model.i3d import I3D
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_params() -> dict:
+    """params.yaml shrunk to seconds: a 6-video scene at 24x36, 3 evaluation clips, 2 seeds."""
+    params = copy.deepcopy(load_params(REPO / "params.yaml"))
+    params["data"]["source"] = "synthetic"
+    params["data"]["synthetic"].update(height=48, width=72, train_videos=1, test_videos=6, frames_per_video=60)
+    params["profiles"]["default"]["input"] = [24, 36]
+    params["profile"] = "default"
+    params["split"]["eval_clips"] = 3
+    params["evaluate"].update(seeds=2, batch_size=8, threads=1, gallery_clips=1, clip_time_budget_s=120)
+    params["evaluate"]["bootstrap"]["resamples"] = 200
+    return params
+
+
+def build_workspace(base: Path, names: tuple[str, ...] = ("guided_backprop", "random")) -> dict:
+    """Run the data stages into ``base``, save a tiny random I3D, copy submissions; returns the params."""
+    params = tiny_params()
+    obtain(params, base=base)
+    prepare_stage(params, base=base)
+    split = split_stage(params, base=base)
+    torch.manual_seed(0)
+    net = I3D(num_classes=2, width=0.0625).eval()
+    (base / "models").mkdir()
+    save_checkpoint(base / "models" / "model.pt", net, {
+        "input_size": [24, 36], "clip_length": 20, "profile": "default", "pretrained": "none", "seed": 0,
+        "data_source": "synthetic", "split_id": split.split_id})
+    subs = base / "submissions"
+    subs.mkdir()
+    for name in names:
+        shutil.copytree(REPO / "submissions" / name, subs / name, ignore=shutil.ignore_patterns("dvc.lock"))
+    return params
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A tiny workspace with guided_backprop, random and a submission that raises (`broken`)."""
+    base = tmp_path_factory.mktemp("pipeline")
+    params = build_workspace(base)
+    broken = base / "submissions" / "broken"
+    shutil.copytree(REPO / "submissions" / "random", broken, ignore=shutil.ignore_patterns("dvc.lock"))
+    (broken / "explainer.py").write_text(
+        "def explain(model, clips, *, target, baselines, params, generator):\n    raise RuntimeError('boom')\n")
+    return base, params
