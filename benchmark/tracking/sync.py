@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
