@@ -54,6 +54,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sanity(args: argparse.Namespace) -> int:
+    from benchmark.evaluate import Paths, load_eval_set
+    from benchmark.explain.registry import discover
+    from benchmark.sanity import sanity_check, sanity_settings
+
+    params = _params(args)
+    sanity_settings(params)  # a missing `sanity:` block fails before any data is loaded
+    paths = Paths(Path(args.root))
+    names = list(discover(paths.submissions)) if args.all else args.names
+    if not names:
+        print("benchmark sanity: name one or more submissions, or pass --all", file=sys.stderr)
+        return 2
+    es = load_eval_set(params, paths)
+    for name in names:
+        sanity_check(name, params, paths, eval_set=es)
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from benchmark.validation import validate
 
@@ -134,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("model", cmd_model, "model stages: obtain pretrained weights, train the I3D")
     sp.add_argument("step", choices=["weights", "train"])
     sp = add("evaluate", cmd_evaluate, "explain and score submissions on the fixed evaluation clips")
+    sp.add_argument("names", nargs="*", help="submission names (folders under submissions/)")
+    sp.add_argument("--all", action="store_true", help="every registered submission")
+    sp = add("sanity", cmd_sanity, "model-parameter randomisation test (Adebayo et al.): sanity/NAME/sanity.json")
     sp.add_argument("names", nargs="*", help="submission names (folders under submissions/)")
     sp.add_argument("--all", action="store_true", help="every registered submission")
     sp = add("validate", cmd_validate, "check a submission before scoring (schema, output, determinism, tampering)")

@@ -104,6 +104,8 @@ class SubmissionView:
     per_clip_rows: list[list[tuple[str, str]]] = field(default_factory=list)
     charts: list[Markup] = field(default_factory=list)
     paper_label: str | None = None
+    sanity: Any = None
+    """The randomisation check (:class:`benchmark.leaderboard._sanity.SanityView`), set by the renderer."""
 
 
 def fmt(value: Any, digits: int = 4) -> str:

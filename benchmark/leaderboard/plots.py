@@ -7,6 +7,7 @@ so user-supplied names cannot inject markup.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,7 +138,14 @@ class _Frame:
         return self.y0 - (y - self.ylo) / (self.yhi - self.ylo) * (self.y0 - self.y1)
 
 
-def _axes(f: _Frame, xt: list[float], yt: list[float], x_label: str, y_label: str) -> list[str]:
+def _axes(
+    f: _Frame,
+    xt: list[float],
+    yt: list[float],
+    x_label: str,
+    y_label: str,
+    x_tick_labels: Sequence[str] | None = None,
+) -> list[str]:
     out = [f'<rect class="plot-area" x="{f.x0}" y="{f.y1}" width="{f.x1 - f.x0}" height="{f.y0 - f.y1}"/>']
     for t in yt:
         y = f.py(t)
@@ -145,12 +153,11 @@ def _axes(f: _Frame, xt: list[float], yt: list[float], x_label: str, y_label: st
         out.append(
             f'<text class="tick" x="{f.x0 - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt_tick(t)}</text>'
         )
-    for t in xt:
+    for i, t in enumerate(xt):
         x = f.px(t)
+        text = escape(x_tick_labels[i]) if x_tick_labels is not None else _fmt_tick(t)
         out.append(f'<line class="grid" x1="{x:.1f}" y1="{f.y1}" x2="{x:.1f}" y2="{f.y0}"/>')
-        out.append(
-            f'<text class="tick" x="{x:.1f}" y="{f.y0 + 16}" text-anchor="middle">{_fmt_tick(t)}</text>'
-        )
+        out.append(f'<text class="tick" x="{x:.1f}" y="{f.y0 + 16}" text-anchor="middle">{text}</text>')
     out.append(
         f'<text class="axis-label" x="{(f.x0 + f.x1) / 2:.1f}" y="{f.y0 + 36}" '
         f'text-anchor="middle">{escape(x_label)}</text>'
@@ -217,20 +224,32 @@ def line_chart(
     width: int = 560,
     plot_height: int = 240,
     include_zero: bool = True,
+    x_ticks: Sequence[tuple[float, str]] | None = None,
 ) -> Markup:
-    """Lines of ``series`` on shared linear axes, with a legend under the plot."""
+    """Lines of ``series`` on shared linear axes, with a legend under the plot.
+
+    ``x_ticks``: explicit ``(position, label)`` ticks, ascending (e.g. named steps); they also fix the
+    x range. By default the ticks are round numbers covering the data.
+    """
     for s in series:
         if len(s.xs) != len(s.ys):
             raise ValueError(f"series {s.label!r}: {len(s.xs)} x values but {len(s.ys)} y values.")
-    xb = _bounds([float(x) for s in series for x in s.xs]) or (0.0, 1.0)
     yb = _bounds([float(y) for s in series for y in s.ys]) or (0.0, 1.0)
     if include_zero:
         yb = (min(yb[0], 0.0), max(yb[1], 0.0))
-    xt, yt = nice_ticks(*xb), nice_ticks(*yb)
+    tick_labels: list[str] | None = None
+    if x_ticks is not None:
+        xt = [float(t) for t, _ in x_ticks]
+        tick_labels = [str(label) for _, label in x_ticks]
+        if len(xt) < 2 or any(b <= a for a, b in itertools.pairwise(xt)) or not all(map(math.isfinite, xt)):
+            raise ValueError(f"x_ticks: expected at least two ascending finite positions, got {xt}.")
+    else:
+        xt = nice_ticks(*(_bounds([float(x) for s in series for x in s.xs]) or (0.0, 1.0)))
+    yt = nice_ticks(*yb)
     legend = [(s.label, s.style) for s in series if s.in_legend]
     height = _MARGIN["top"] + plot_height + _MARGIN["bottom"] + _legend_height(len(legend), width)
     f = _Frame(width, plot_height, xt, yt, log_x=False)
-    body = _axes(f, xt, yt, x_label, y_label)
+    body = _axes(f, xt, yt, x_label, y_label, tick_labels)
     for s in series:
         runs: list[list[str]] = [[]]
         for x, y in zip(s.xs, s.ys):

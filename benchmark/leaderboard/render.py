@@ -3,7 +3,8 @@
 ``render_site`` reads result folders only (:func:`benchmark.results.load_results`): it never runs a
 model or MLflow. The site is one self-contained folder with relative links only::
 
-    index.html                  the main table, curves, runtime/faithfulness scatter, gallery, paper tables
+    index.html                  the main table, curves, runtime/faithfulness scatter, sanity check, gallery,
+                                paper tables
     submissions/<name>.html     one page per submission
     static/                     style.css, sort.js, favicon.svg (copied from leaderboard/static)
     assets/gallery/<name>/      the gallery PNGs of each submission
@@ -28,10 +29,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from benchmark import __version__
 from benchmark.leaderboard import _context as ctx
-from benchmark.leaderboard import plots
+from benchmark.leaderboard import _sanity, plots
 from benchmark.leaderboard.paper import load_paper_table
 from benchmark.leaderboard.ranking import TieTest, compute_standings
 from benchmark.results import atomic_dir, load_results
+from benchmark.sanity import SANITY_DIR, load_sanity
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO_ROOT / "leaderboard" / "templates"
@@ -140,6 +142,7 @@ def render_site(
     tie_statement: str | None = None,
     alpha: float = DEFAULT_ALPHA,
     date: str | None = None,
+    sanity_root: Path = SANITY_DIR,
 ) -> Path:
     """Render the leaderboard of every result under ``results_root`` into ``out_dir`` (replaced atomically).
 
@@ -155,6 +158,8 @@ def render_site(
         tie_statement: how the page names the test (required with a custom ``tie_test``).
         alpha: the test's level (used by the default test).
         date: the build date printed in the footer; default :func:`build_date`.
+        sanity_root: the ``sanity/`` folder of the randomisation check (:mod:`benchmark.sanity`); a
+            submission without a record there, or a missing folder, shows "not run".
 
     Returns:
         ``out_dir``.
@@ -184,6 +189,7 @@ def render_site(
     columns = ctx.columns_from_spec(metrics)
     metrics_by_name = {spec.name: spec for spec in metrics}
     views = ctx.build_views(results, standings, columns)
+    _sanity.attach(views, load_sanity(Path(sanity_root), names=[v.name for v in views]))
     ranked = [v for v in views if v.status == "ok"]
     failed = [v for v in views if v.status != "ok"]
     by_name = {r.name: r for r in results}
@@ -207,6 +213,8 @@ def render_site(
         curves=ctx.curve_charts(ranked, by_name, metrics_by_name, "curves"),
         scatter=_scatter(ranked, metrics_by_name),
         gallery=ctx.gallery_rows(ranked),
+        sanity_ran=[v for v in ranked if v.sanity.ran],
+        sanity_missing=[v for v in ranked if not v.sanity.ran],
         paper=ctx.paper_comparison(ranked, paper, columns),
         **common,
     )
@@ -246,10 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Render the static leaderboard from a results folder.")
     p.add_argument("--results", type=Path, default=Path("results"))
     p.add_argument("--out", type=Path, default=Path("leaderboard/site"))
+    p.add_argument("--sanity", type=Path, default=SANITY_DIR, help="the randomisation check's records")
     p.add_argument("--publish", type=Path, default=None, help="also copy the site here (e.g. docs)")
     args = p.parse_args(argv)
     started = time.perf_counter()
-    out = render_site(args.results, args.out)
+    out = render_site(args.results, args.out, sanity_root=args.sanity)
     print(f"rendered {out}/index.html in {time.perf_counter() - started:.2f} s")
     if args.publish is not None:
         print(f"published to {publish(out, args.publish)}")
