@@ -12,12 +12,27 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
+
 DEFAULT_MEMORY_BUDGET_GB = 2.0
 """The budget when ``params`` has no ``memory_budget_gb`` (the harness may set it)."""
 
 DEFAULT_MAX_BATCH = 64
 """The largest batch by default: batching buys at most ~1.4x on a CPU, and Captum's perturbation
 methods slow down when ``perturbations_per_eval`` exceeds the perturbations there are."""
+
+CPU_MAX_BATCH = 16
+"""The largest batch worth running on a CPU (see :func:`max_batch_for`). Measured with
+``python -m benchmark.perf`` (I3D width 0.25, 20x48x72, one thread): 13-14 ms per forward sample at
+batch 8-32 but ~23 ms at 64, where ``max_pool3d`` alone took half the time; forward + backward
+32 ms per sample at 16 and 50 ms at 32."""
+
+
+def max_batch_for(device: torch.device | str) -> int:
+    """The ``cap`` to pass to :func:`batch_size_for` on ``device``: :data:`CPU_MAX_BATCH` on a CPU,
+    :data:`DEFAULT_MAX_BATCH` elsewhere (accelerators gain from larger batches)."""
+    return CPU_MAX_BATCH if torch.device(device).type == "cpu" else DEFAULT_MAX_BATCH
+
 
 FORWARD_ACTIVATION_FACTOR = 8.0
 """Peak memory of a no-grad forward, in multiples of the input sample's size (I3D, measured order)."""

@@ -57,6 +57,17 @@ class PassCounter(nn.Module):
 
         return hook
 
+    def add(self, forward: int = 0, backward: int = 0) -> None:
+        """Credit samples evaluated without calling this wrapper.
+
+        For engines that run the wrapped network's layers themselves (the incremental occlusion
+        engine), so that "forward samples" means the same for every engine.
+        """
+        if forward < 0 or backward < 0:
+            raise ValueError(f"PassCounter.add: counts must be non-negative, got {forward}, {backward}.")
+        self._forward += int(forward)
+        self._backward += int(backward)
+
     def reset(self) -> None:
         """Set both counts back to zero."""
         self._forward = 0

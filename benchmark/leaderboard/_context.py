@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from benchmark.leaderboard import plots
+from benchmark.leaderboard.agreement import rank_agreement
 from benchmark.leaderboard.paper import CITATION, PAPER_LABELS, PaperTable
 from benchmark.leaderboard.ranking import MEDIAN_METRICS, Standings, column_value
 from benchmark.results import GALLERY_DIR, SubmissionResult
@@ -76,6 +77,8 @@ class Cell:
     best: bool
     tied: bool
     sort: str
+    spread: str = ""
+    """The spread of the clip mean across seeds, for stochastic submissions ("" otherwise)."""
 
 
 @dataclass
@@ -213,6 +216,10 @@ def _cell(result: SubmissionResult, col: Column, standings: Standings) -> Cell:
     else:
         ci = ""
     present = math.isfinite(value)
+    seeds = result.summary.get("seeds") or {}
+    spread = ""
+    if int(seeds.get("n", 1) or 1) > 1 and col.name in (seeds.get("spread") or {}):
+        spread = f"seeds \u00b1{fmt(seeds['spread'][col.name]['std'], 3)} (n={seeds['n']})"
     return Cell(
         text=fmt(value),
         ci=ci,
@@ -220,6 +227,7 @@ def _cell(result: SubmissionResult, col: Column, standings: Standings) -> Cell:
         best=result.name in cs.best,
         tied=result.name in cs.tied_best,
         sort=repr(value) if present else "",
+        spread=spread,
     )
 
 
@@ -467,4 +475,14 @@ def paper_comparison(
             ours = v.cells[c.name].text if v is not None and c.name in v.cells else "\u2014"
             cells.append((ours, fmt(table.rows[method][c.name])))
         rows.append({"method": method, "label": PAPER_LABELS[method], "view": v, "cells": cells})
-    return {"columns": cols, "groups": column_groups(cols), "rows": rows, "citation": CITATION}
+    ours = {
+        v.name: {c.name: float(v.cells[c.name].sort) for c in cols if c.name in v.cells and v.cells[c.name].sort}
+        for v in views if v.name in PAPER_LABELS
+    }
+    agreement = [
+        {"column": col_by_name[a.metric], "n": a.n, "spearman": fmt(a.spearman, 2), "kendall": fmt(a.kendall, 2),
+         "spearman_p": fmt(a.spearman_p, 2), "kendall_p": fmt(a.kendall_p, 2)}
+        for a in rank_agreement(ours, table, [c.name for c in cols])
+    ]
+    return {"columns": cols, "groups": column_groups(cols), "rows": rows, "citation": CITATION,
+            "agreement": agreement}

@@ -8,7 +8,12 @@ import torch
 from captum.attr import IntegratedGradients, NoiseTunnel
 from torch import nn
 
-from benchmark.explain.batching import BACKWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
+from benchmark.explain.batching import (
+    BACKWARD_ACTIVATION_FACTOR,
+    batch_size_for,
+    max_batch_for,
+    memory_budget_bytes,
+)
 from benchmark.explain.seeding import seeded
 
 
@@ -34,6 +39,7 @@ def explain(
         budget_bytes=memory_budget_bytes(params),
         activation_factor=BACKWARD_ACTIVATION_FACTOR,
         maximum=n_steps * nt_samples * clips.shape[0],
+        cap=max_batch_for(clips.device),
     )
     tunnel = NoiseTunnel(IntegratedGradients(model))
     with seeded(generator):

@@ -8,7 +8,12 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import nn
 
-from benchmark.explain.batching import BACKWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
+from benchmark.explain.batching import (
+    BACKWARD_ACTIVATION_FACTOR,
+    batch_size_for,
+    max_batch_for,
+    memory_budget_bytes,
+)
 
 
 def explain(
@@ -31,6 +36,7 @@ def explain(
         budget_bytes=memory_budget_bytes(params),
         activation_factor=BACKWARD_ACTIVATION_FACTOR,
         maximum=n_steps * clips.shape[0],
+        cap=max_batch_for(clips.device),
     )
     attributions = IntegratedGradients(model).attribute(
         clips.detach().clone(),

@@ -1,4 +1,10 @@
-"""KernelSHAP (Captum) over 3-D SLIC supervoxels, blurred baseline."""
+"""KernelSHAP (Captum's estimator) over 3-D SLIC supervoxels, blurred baseline.
+
+The estimator is Captum's own ``KernelShap`` object (coalition sampler, Shapley kernel weights, linear
+surrogate), run by :func:`benchmark.explain.surrogates.surrogate_weights` without Captum's per-sample
+bookkeeping: the weights equal ``KernelShap.attribute(..., perturbations_per_eval=batch,
+return_input_shape=False)`` bit for bit.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,15 @@ import torch
 from captum.attr import KernelShap
 from torch import nn
 
-from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
+from benchmark.explain.batching import (
+    FORWARD_ACTIVATION_FACTOR,
+    batch_size_for,
+    max_batch_for,
+    memory_budget_bytes,
+)
 from benchmark.explain.seeding import seeded
 from benchmark.explain.supervoxels import slic_supervoxels
+from benchmark.explain.surrogates import kernel_shap_kwargs, surrogate_weights
 
 
 def explain(
@@ -26,7 +38,8 @@ def explain(
 
     ``params``: ``n_segments``, ``compactness`` (SLIC), ``n_samples``, ``memory_budget_gb``.
     Coalitions come from torch's global RNG, seeded from ``generator`` by :func:`seeded`; the model
-    runs without building graphs. Cost: ``n_samples`` forward samples per clip, no backward.
+    runs without building graphs. SLIC runs once per clip. Cost: ``n_samples`` forward samples per
+    clip, no backward.
     """
     n_samples = int(params["n_samples"])
     batch = batch_size_for(
@@ -34,25 +47,22 @@ def explain(
         budget_bytes=memory_budget_bytes(params),
         activation_factor=FORWARD_ACTIVATION_FACTOR,
         maximum=n_samples,
+        cap=max_batch_for(clips.device),
     )
     shap = KernelShap(model)
     inputs = clips.detach().clone()
     references = baselines.detach().clone()
     attributions = []
-    with seeded(generator), torch.no_grad():
+    with seeded(generator):
         for i in range(inputs.shape[0]):
             segments = slic_supervoxels(inputs[i], int(params["n_segments"]), float(params["compactness"]))
             segments = segments.to(inputs.device)
-            weights = shap.attribute(
-                inputs[i : i + 1],
-                baselines=references[i : i + 1],
-                target=target,
-                feature_mask=segments.expand_as(inputs[i]).unsqueeze(0),
-                n_samples=n_samples,
-                perturbations_per_eval=batch,
-                return_input_shape=False,  # (1, K) weights; Captum's own spreading is O(K * voxels)
+            weights = surrogate_weights(
+                shap, model, inputs[i : i + 1], references[i : i + 1], segments,
+                target=target, n_samples=n_samples, batch_size=batch,
+                extra_kwargs=kernel_shap_kwargs(int(segments.max()) + 1),
             )
             # each voxel (all channels) takes its supervoxel's weight, as return_input_shape=True would
-            spread = weights.detach().flatten().float()[segments]
+            spread = weights.float()[segments]
             attributions.append(spread.expand_as(inputs[i]).unsqueeze(0))
     return torch.cat(attributions)

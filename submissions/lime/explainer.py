@@ -1,4 +1,9 @@
-"""LIME (Captum) over 3-D SLIC supervoxels: Lasso surrogate, exponential kernel, blurred baseline."""
+"""LIME (Captum's estimator) over 3-D SLIC supervoxels: Lasso surrogate, exponential kernel, blurred baseline.
+
+The estimator is Captum's own ``Lime`` object (sampler, similarity kernel, Lasso surrogate), run by
+:func:`benchmark.explain.surrogates.surrogate_weights` without Captum's per-sample bookkeeping: the
+weights equal ``Lime.attribute(..., perturbations_per_eval=batch, return_input_shape=False)`` bit for bit.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,15 @@ from captum.attr import Lime
 from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
-from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
+from benchmark.explain.batching import (
+    FORWARD_ACTIVATION_FACTOR,
+    batch_size_for,
+    max_batch_for,
+    memory_budget_bytes,
+)
 from benchmark.explain.seeding import seeded
 from benchmark.explain.supervoxels import slic_supervoxels
+from benchmark.explain.surrogates import surrogate_weights
 
 
 def explain(
@@ -29,7 +40,7 @@ def explain(
     ``params``: ``n_segments``, ``compactness`` (SLIC), ``n_samples``, ``alpha`` (Lasso),
     ``kernel_width``, ``distance`` (similarity kernel), ``memory_budget_gb``. Perturbations come
     from torch's global RNG, seeded from ``generator`` by :func:`seeded`; the Lasso fit is
-    deterministic. Cost: ``n_samples`` forward samples per clip, no backward.
+    deterministic. SLIC runs once per clip. Cost: ``n_samples`` forward samples per clip, no backward.
     """
     n_samples = int(params["n_samples"])
     batch = batch_size_for(
@@ -37,6 +48,7 @@ def explain(
         budget_bytes=memory_budget_bytes(params),
         activation_factor=FORWARD_ACTIVATION_FACTOR,
         maximum=n_samples,
+        cap=max_batch_for(clips.device),
     )
     lime = Lime(
         model,
@@ -48,20 +60,15 @@ def explain(
     inputs = clips.detach().clone()
     references = baselines.detach().clone()
     attributions = []
-    with seeded(generator), torch.no_grad():
+    with seeded(generator):
         for i in range(inputs.shape[0]):
             segments = slic_supervoxels(inputs[i], int(params["n_segments"]), float(params["compactness"]))
             segments = segments.to(inputs.device)
-            weights = lime.attribute(
-                inputs[i : i + 1],
-                baselines=references[i : i + 1],
-                target=target,
-                feature_mask=segments.expand_as(inputs[i]).unsqueeze(0),
-                n_samples=n_samples,
-                perturbations_per_eval=batch,
-                return_input_shape=False,  # (1, K) weights; Captum's own spreading is O(K * voxels)
+            weights = surrogate_weights(
+                lime, model, inputs[i : i + 1], references[i : i + 1], segments,
+                target=target, n_samples=n_samples, batch_size=batch,
             )
             # each voxel (all channels) takes its supervoxel's weight, as return_input_shape=True would
-            spread = weights.detach().flatten().float()[segments]
+            spread = weights.float()[segments]
             attributions.append(spread.expand_as(inputs[i]).unsqueeze(0))
     return torch.cat(attributions)

@@ -1,15 +1,21 @@
-"""Occlusion (Captum) with the blurred baseline; windows given at the paper's geometry, scaled."""
+"""Occlusion with the blurred baseline; windows given at the paper's geometry, scaled.
+
+Computes exactly Captum's ``Occlusion`` (windows spanning all channels; the mean drop of
+``p(target)`` over the windows covering each voxel) with :func:`benchmark.explain.occlusion.occlusion`:
+the exact incremental engine for the project's I3D (only the sub-volumes a window reaches are
+recomputed in the early layers), the batched engine for any other model.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 import torch
-from captum.attr import Occlusion
 from torch import nn
 
 from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
 from benchmark.explain.geometry import count_windows, scale_window
+from benchmark.explain.occlusion import occlusion
 
 
 def explain(
@@ -24,27 +30,28 @@ def explain(
     """Occlusion attributions ``(B, 3, T, H, W)`` for ``clips`` ``(B, 3, T, H, W)``.
 
     ``params``: ``window`` and ``stride`` as ``(frames, H, W)`` at the paper's 158x237 grid (scaled
-    to the clips' ``H x W`` by :func:`scale_window`; the window spans all channels), and
-    ``memory_budget_gb``. Deterministic; the model runs without building graphs.
-    Cost: 1 + (number of window positions) forward samples per clip, no backward.
+    to the clips' ``H x W`` by :func:`scale_window`; the window spans all channels), ``engine``
+    (``auto``, ``incremental`` or ``batched``: the same result) and ``memory_budget_gb``.
+    Deterministic; the model runs under inference mode. Cost: 1 + (number of window positions)
+    forward samples per clip (full or incremental), no backward.
     """
     channels, _, height, width = clips.shape[1:]
     window = scale_window(params["window"], (height, width))
     stride = scale_window(params["stride"], (height, width))
-    sliding, strides = (channels, *window), (channels, *stride)
-    batch = batch_size_for(  # Captum runs B clips per perturbation: B * batch samples per model call
+    batch = batch_size_for(
         clips.shape[1:],
-        budget_bytes=memory_budget_bytes(params) / clips.shape[0],
+        budget_bytes=memory_budget_bytes(params),
         activation_factor=FORWARD_ACTIVATION_FACTOR,
-        maximum=count_windows(clips.shape[1:], sliding, strides),
+        maximum=count_windows(clips.shape[1:], (channels, *window), (channels, *stride)),
+        cap=int(params["max_batch"]),
     )
-    with torch.no_grad():
-        attributions = Occlusion(model).attribute(
-            clips.detach().clone(),
-            sliding_window_shapes=sliding,
-            strides=strides,
-            baselines=baselines.detach().clone(),
-            target=target,
-            perturbations_per_eval=batch,
-        )
-    return attributions.detach()
+    return occlusion(
+        model,
+        clips.detach(),
+        baselines.detach(),
+        window=window,
+        stride=stride,
+        target=target,
+        batch_size=batch,
+        engine=str(params["engine"]),
+    )

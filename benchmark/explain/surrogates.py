@@ -1,0 +1,121 @@
+"""Captum's LIME and KernelSHAP estimators over a feature mask, without the per-sample overhead.
+
+Captum's ``LimeBase.attribute`` builds every perturbed clip on its own (a full-size mask, two
+products and a sum per sample), concatenates them into batches and only then runs the model. On a
+video that bookkeeping costs as much as the model. :func:`surrogate_weights` runs the *same*
+estimator of a Captum ``Lime`` / ``KernelShap`` object:
+
+* the interpretable samples come from the explainer's own ``perturb_func`` (a function or a
+  generator), drawn in the same order from the same global RNG, so a seeded run draws exactly the
+  samples Captum would draw (nothing else in the loop consumes random numbers);
+* each sample's model input is ``where(z[feature_mask], x, b)``, built batch by batch in place
+  (Captum's ``z * x + (1 - z) * b`` gives the same values);
+* each sample's similarity is the explainer's own ``similarity_func`` called with the same
+  arguments, and the surrogate is the explainer's own ``interpretable_model`` fitted on the same
+  ``(samples, outputs, similarities)`` dataset.
+
+With ``batch_size`` equal to Captum's ``perturbations_per_eval`` the result equals Captum's
+``attribute(..., return_input_shape=False)`` (the tests check it).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from captum.attr import Lime
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+__all__ = ["surrogate_weights", "kernel_shap_kwargs"]
+
+
+def kernel_shap_kwargs(num_features: int) -> dict[str, Any]:
+    """The extra perturbation arguments Captum's ``KernelShap.attribute`` passes: the distribution of
+    coalition sizes ``p(k) ~ (M - 1) / (k (M - k))`` (``p(0) = 0``), as a ``Categorical``."""
+    from torch.distributions.categorical import Categorical
+
+    sizes = torch.arange(num_features, dtype=torch.float)
+    probs = torch.tensor(num_features - 1) / (sizes * (num_features - sizes))
+    probs[0] = 0.0
+    return {"num_select_distribution": Categorical(probs)}
+
+
+def surrogate_weights(
+    explainer: Lime,
+    model: nn.Module,
+    clip: torch.Tensor,
+    baseline: torch.Tensor,
+    feature_mask: torch.Tensor,
+    *,
+    target: int,
+    n_samples: int,
+    batch_size: int,
+    extra_kwargs: dict[str, Any] | None = None,
+) -> torch.Tensor:
+    """The surrogate's weights, one per feature, as Captum's ``explainer.attribute`` computes them.
+
+    Args:
+        explainer: a Captum ``Lime`` (or ``KernelShap``) whose ``perturb_func``, ``similarity_func``
+            and ``interpretable_model`` define the estimator.
+        model: ``(N, C, T, H, W) -> (N, classes)``; run under ``torch.no_grad``.
+        clip: ``x``, ``(1, C, T, H, W)``.
+        baseline: ``b``, the same shape.
+        feature_mask: ``(T, H, W)`` integer ids ``0..K-1`` (shared by every channel).
+        target: the explained output column.
+        n_samples: perturbed samples.
+        batch_size: samples per model call (Captum's ``perturbations_per_eval``).
+        extra_kwargs: further keyword arguments Captum passes to the perturbation and similarity
+            functions (KernelSHAP: :func:`kernel_shap_kwargs`).
+
+    Returns:
+        ``(K,)`` weights (what ``return_input_shape=False`` returns, flattened).
+    """
+    if clip.dim() != 5 or clip.shape[0] != 1 or baseline.shape != clip.shape:
+        raise ValueError(
+            f"surrogate_weights: clip and baseline must both be (1, C, T, H, W), got {tuple(clip.shape)} "
+            f"and {tuple(baseline.shape)}."
+        )
+    if tuple(feature_mask.shape) != tuple(clip.shape[2:]) or feature_mask.dtype != torch.long:
+        raise ValueError(
+            f"surrogate_weights: feature_mask must be a LongTensor {tuple(clip.shape[2:])}, got "
+            f"{tuple(feature_mask.shape)} {feature_mask.dtype}."
+        )
+    if n_samples < 1 or batch_size < 1:
+        raise ValueError(f"surrogate_weights: n_samples and batch_size must be >= 1, got {n_samples}, {batch_size}.")
+    num_features = int(feature_mask.max()) + 1
+    full_mask = feature_mask.expand_as(clip[0]).unsqueeze(0)
+    kwargs = {"feature_mask": full_mask, "baselines": baseline, "num_interp_features": num_features}
+    kwargs.update(extra_kwargs or {})
+
+    draw = _sampler(explainer, clip, kwargs)
+    samples = torch.cat([draw() for _ in range(n_samples)])  # (n, K): drawn in Captum's order
+    mask_index = feature_mask.to(clip.device)
+    outputs, similarities = [], []
+    with torch.no_grad():
+        buffer = clip.new_empty((min(batch_size, n_samples), *clip.shape[1:]))
+        for start in range(0, n_samples, batch_size):
+            chunk = samples[start : start + batch_size].to(clip.device)
+            batch = buffer[: len(chunk)]
+            keep = chunk.bool()[:, mask_index].unsqueeze(1)  # (n, 1, T, H, W)
+            torch.where(keep, clip, baseline, out=batch)
+            for i in range(len(chunk)):
+                sim = explainer.similarity_func(clip, batch[i : i + 1], chunk[i : i + 1], **kwargs)
+                similarities.append(
+                    sim.flatten() if isinstance(sim, torch.Tensor) else torch.tensor([sim], device=clip.device)
+                )
+            out = model(batch)
+            outputs.append(out[:, target] if out.dim() == 2 else out)
+    dataset = TensorDataset(samples.float(), torch.cat(outputs).float(), torch.cat(similarities).float())
+    explainer.interpretable_model.fit(DataLoader(dataset, batch_size=n_samples))
+    return explainer.interpretable_model.representation().detach().flatten()
+
+
+def _sampler(explainer: Lime, clip: torch.Tensor, kwargs: dict[str, Any]):
+    """A callable returning the next interpretable sample ``(1, K)`` of the explainer's perturb_func."""
+    perturb = explainer.perturb_func
+    if inspect.isgeneratorfunction(perturb):
+        generator = perturb(clip, **kwargs)
+        return lambda: next(generator)
+    return lambda: perturb(clip, **kwargs)

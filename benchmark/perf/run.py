@@ -1,0 +1,273 @@
+"""One performance run: every selected baseline, its floor, Captum's defaults, scoring, the occlusion engines."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmark.config import PAPER_INPUT, active_profile, load_params
+from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for
+from benchmark.explain.contract import load_submission
+from benchmark.explain.counting import PassCounter
+from benchmark.explain.geometry import scale_window
+from benchmark.explain.occlusion import IncrementalOcclusion, OcclusionStats, occluded_probabilities, occlusion_windows
+from benchmark.explain.seeding import clip_generator
+from benchmark.metrics import deletion_insertion, human_centric, make_baseline
+from benchmark.model.i3d import ProbabilityModel, build_model
+from benchmark.perf.captum_defaults import CAPTUM_DEFAULTS
+from benchmark.perf.floor import FloorTimes, measure_floor
+from benchmark.perf.scoring import plain_deletion_insertion, plain_human_centric
+
+TARGET = 1
+CLIP_FRAMES = 20
+EVAL_CLIPS = 40
+PAPER_GEOMETRY_METHODS: tuple[str, ...] = (
+    "integrated_gradients", "ig_smoothgrad", "gradient_shap", "guided_backprop", "occlusion_large",
+)
+
+
+@dataclass(frozen=True)
+class PerfConfig:
+    """What to measure.
+
+    Attributes:
+        profile: a ``params.yaml`` profile name (input size and model width).
+        clips: clips each of our explainers runs on (after one warm-up call).
+        captum_clips: clips each Captum-default run takes (it can be slow: 1 by default).
+        methods: submission names (``None``: every registered baseline with a Captum counterpart, and ``random``).
+        paper_geometry: 158x237 and width 1 instead of the profile's (gradient methods and occlusion_large
+            unless ``methods`` says otherwise).
+        window_sample: windows timed for the plain vs incremental occlusion comparison.
+        repeats: timed repeats of the floor per batch size.
+        max_batch: the largest batch size the floor tries.
+        params_file: ``params.yaml``.
+        root: the repository root (``submissions/``, ``models/model.pt``).
+        seed: seeds the synthetic clips.
+        skip_captum: do not time Captum's defaults.
+    """
+
+    profile: str = "default"
+    clips: int = 3
+    captum_clips: int = 1
+    methods: tuple[str, ...] | None = None
+    paper_geometry: bool = False
+    window_sample: int = 64
+    repeats: int = 3
+    max_batch: int = 64
+    params_file: Path = Path("params.yaml")
+    root: Path = Path(".")
+    seed: int = 0
+    skip_captum: bool = False
+
+
+@dataclass
+class _Timed:
+    times: list[float] = field(default_factory=list)
+    forward: list[int] = field(default_factory=list)
+    backward: list[int] = field(default_factory=list)
+
+
+def _model(root: Path, width: float, input_hw: tuple[int, int]) -> tuple[nn.Module, str]:
+    """The trained model when ``models/model.pt`` matches, else a random-init I3D of that width."""
+    path = root / "models" / "model.pt"
+    if path.is_file():
+        from benchmark.model.checkpoint import load_checkpoint
+
+        net, meta = load_checkpoint(path)
+        if tuple(meta.get("input_size", ())) == tuple(input_hw) and float(meta.get("width", -1)) == width:
+            return ProbabilityModel(net).eval(), str(path)
+    return ProbabilityModel(build_model(width, seed=0)).eval(), f"random-init I3D (width {width}, seed 0)"
+
+
+def _clips(n: int, input_hw: tuple[int, int], seed: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """``n`` smooth random clips ``(n, 3, 20, H, W)`` in [-1, 1], their blurred baselines, and box masks."""
+    generator = torch.Generator().manual_seed(seed)
+    gray = torch.rand((n, 1, CLIP_FRAMES, *input_hw), generator=generator) * 2 - 1
+    gray = nn.functional.avg_pool3d(gray, (1, 5, 5), stride=1, padding=(0, 2, 2)) * 3
+    clips = gray.clamp(-1, 1).expand(-1, 3, -1, -1, -1).contiguous()
+    baselines = make_baseline("blur", clips).contiguous()
+    masks = np.zeros((n, CLIP_FRAMES, *input_hw), dtype=bool)
+    h, w = input_hw
+    masks[:, 5:15, h // 3 : 2 * h // 3, w // 3 : w // 2] = True
+    return clips, baselines, masks
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
+    """Measure everything :class:`PerfConfig` asks for; returns the report as plain data."""
+    params = load_params(config.params_file)
+    profile = active_profile({**params, "profile": config.profile})
+    input_hw, width = (PAPER_INPUT, 1.0) if config.paper_geometry else (profile.input, profile.model_width)
+    default_methods = PAPER_GEOMETRY_METHODS if config.paper_geometry else (*CAPTUM_DEFAULTS, "random")
+    methods = tuple(config.methods or default_methods)
+    threads = torch.get_num_threads()
+    model, model_source = _model(config.root, width, input_hw)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    clips, baselines, masks = _clips(config.clips, input_hw, config.seed)
+    sample_shape = tuple(clips.shape[1:])
+    log(f"perf: {config.profile} profile, input {input_hw}, width {width}, {threads} threads, {model_source}")
+
+    floor = measure_floor(model, sample_shape, target=TARGET, repeats=config.repeats, max_batch=config.max_batch)
+    log(f"perf: floor forward {floor.forward_s * 1e3:.1f} ms/sample (batch {floor.forward_batch}), "
+        f"backward {floor.backward_s * 1e3:.1f} ms/sample (batch {floor.backward_batch})")
+
+    rows = []
+    for name in methods:
+        submission = load_submission(config.root / "submissions" / name)
+        merged = submission.merged_params(profile.submission_params.get(name) if not config.paper_geometry else None)
+        counter = PassCounter(model)
+        timed = _Timed()
+        for i in [0, *range(config.clips)]:  # clip 0 twice: the first call is the warm-up
+            counter.reset()
+            generator = clip_generator(config.seed, name, f"clip{i}")
+            t0 = time.perf_counter()
+            submission.explain(counter, clips[i : i + 1], target=TARGET, baselines=baselines[i : i + 1],
+                                      params=dict(merged), generator=generator)
+            timed.times.append(time.perf_counter() - t0)
+            timed.forward.append(counter.counts.forward)
+            timed.backward.append(counter.counts.backward)
+        ours = _median(timed.times[1:])
+        fwd, bwd = int(_median(timed.forward[1:])), int(_median(timed.backward[1:]))
+        row: dict[str, Any] = {
+            "method": name, "ours_s": ours, "ours_times_s": timed.times[1:], "forward_samples": fwd,
+            "backward_samples": bwd, "floor_s": floor.floor(fwd, bwd),
+        }
+        row["over_floor"] = ours / row["floor_s"] if row["floor_s"] > 0 else float("nan")
+        row["projected_40_clips_s"] = ours * EVAL_CLIPS
+        if name in CAPTUM_DEFAULTS and not config.skip_captum:
+            captum_times = []
+            for i in range(min(config.captum_clips, config.clips)):
+                generator = clip_generator(config.seed, name, f"clip{i}")
+                t0 = time.perf_counter()
+                CAPTUM_DEFAULTS[name](model, clips[i : i + 1], baselines[i : i + 1], merged, generator, TARGET)
+                captum_times.append(time.perf_counter() - t0)
+            row["captum_default_s"] = _median(captum_times)
+            row["captum_over_ours"] = row["captum_default_s"] / ours
+        if name.startswith("occlusion"):
+            row["occlusion_engines"] = _occlusion_engines(model, clips[0], baselines[0], merged, config)
+        rows.append(row)
+        log(_row_line(row))
+
+    scoring = _scoring(model, clips, baselines, masks, params)
+    log(f"perf: deletion/insertion {scoring['deletion_insertion']['ours_s']:.3f} s vs plain "
+        f"{scoring['deletion_insertion']['plain_s']:.3f} s; human-centric {scoring['human_centric']['ours_s']:.3f} s "
+        f"vs plain {scoring['human_centric']['plain_s']:.3f} s per clip")
+    scoring_per_clip = scoring["deletion_insertion"]["ours_s"] + scoring["human_centric"]["ours_s"]
+    explain_total = sum(r["projected_40_clips_s"] for r in rows)
+    return {
+        "profile": config.profile,
+        "input": list(input_hw),
+        "model_width": width,
+        "model": model_source,
+        "threads": threads,
+        "clips": config.clips,
+        "captum_clips": config.captum_clips,
+        "paper_geometry": config.paper_geometry,
+        "floor": {
+            "forward_ms_per_sample": floor.forward_s * 1e3, "backward_ms_per_sample": floor.backward_s * 1e3,
+            "forward_batch": floor.forward_batch, "backward_batch": floor.backward_batch,
+            "forward_ms_by_batch": {str(k): v * 1e3 for k, v in floor.forward_by_batch.items()},
+            "train_ms_by_batch": {str(k): v * 1e3 for k, v in floor.train_by_batch.items()},
+        },
+        "rows": rows,
+        "scoring": scoring,
+        "projection": {
+            "explain_40_clips_s": explain_total,
+            "scoring_40_clips_s": scoring_per_clip * EVAL_CLIPS * len(rows),
+            "total_s": explain_total + scoring_per_clip * EVAL_CLIPS * len(rows),
+            "note": "explain + scoring of the measured methods over 40 clips (warm-ups, data, training and "
+                    "the leaderboard not included)",
+        },
+    }
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    captum = f", Captum default {row['captum_default_s']:.2f} s ({row['captum_over_ours']:.1f}x)" if "captum_default_s" in row else ""
+    return (f"perf: {row['method']:<22} {row['ours_s']:.3f} s/clip, {row['forward_samples']} fwd + "
+            f"{row['backward_samples']} bwd samples, floor {row['floor_s']:.3f} s ({row['over_floor']:.2f}x){captum}")
+
+
+def _occlusion_engines(model, clip, baseline, params, config: PerfConfig) -> dict[str, Any]:
+    """Plain batched vs incremental occlusion on a sample of this geometry's windows of one clip."""
+    _, _, height, width = clip.shape
+    window = scale_window(params["window"], (height, width))
+    stride = scale_window(params["stride"], (height, width))
+    boxes = occlusion_windows(clip.shape[1:], window, stride)
+    rng = np.random.default_rng(config.seed)
+    idx = np.sort(rng.choice(len(boxes), min(config.window_sample, len(boxes)), replace=False))
+    batch = batch_size_for(clip.shape, budget_bytes=float(params["memory_budget_gb"]) * 1024**3,
+                           activation_factor=FORWARD_ACTIVATION_FACTOR, maximum=len(idx),
+                           cap=int(params["max_batch"]))
+    engine = IncrementalOcclusion(model)
+    timings: dict[str, list[float]] = {"plain": [], "incremental": []}
+    for _ in range(2):
+        t0 = time.perf_counter()
+        p0, p = occluded_probabilities(model, clip, baseline, boxes[idx], target=TARGET, batch_size=batch)
+        timings["plain"].append(time.perf_counter() - t0)
+        engine.stats = OcclusionStats(engine="incremental")
+        t0 = time.perf_counter()
+        q0, q = engine.probabilities(clip, baseline, boxes, target=TARGET, batch_size=batch, indices=idx)
+        timings["incremental"].append(time.perf_counter() - t0)
+    stats = engine.stats
+    full = stats.plain_macs / (1 + len(idx))
+    plain_s, inc_s = min(timings["plain"]), min(timings["incremental"])
+    return {
+        "windows": len(boxes), "timed_windows": len(idx), "batch": batch, "stop": stats.stop,
+        "full_pass_gmacs": full / 1e9,
+        "incremental_gmacs_per_window": (stats.macs - full) / len(idx) / 1e9,
+        "mac_ratio": (full * len(idx)) / (stats.macs - full),
+        "plain_ms_per_window": plain_s / len(idx) * 1e3,
+        "incremental_ms_per_window": inc_s / len(idx) * 1e3,
+        "wall_ratio": plain_s / inc_s,
+        "max_abs_difference": float(np.max(np.abs(p - q))),
+    }
+
+
+def _scoring(model, clips, baselines, masks, params) -> dict[str, Any]:
+    n_thr = int(params["evaluate"]["n_thresholds"])
+    batch = int(params["evaluate"]["batch_size"])
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return model(x)[:, TARGET]
+
+    # a dense random map: the worst case for deletion/insertion (no two thresholds share a selection)
+    E = torch.from_numpy(np.random.default_rng(0).random(clips.shape[2:])).float()
+    ours_di, plain_di, ours_hc, plain_hc = [], [], [], []
+    for i in range(clips.shape[0]):
+        with torch.inference_mode():
+            p_x, p_b = float(forward(clips[i : i + 1])[0]), float(forward(baselines[i : i + 1])[0])
+        t0 = time.perf_counter()
+        di = deletion_insertion(forward, clips[i], E, baselines[i], n_thr, batch_size=batch, p_clip=p_x,
+                                p_baseline=p_b)
+        ours_di.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        plain = plain_deletion_insertion(forward, clips[i], E.numpy(), baselines[i], n_thr)
+        plain_di.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        hc = human_centric(E.numpy(), masks[i], n_thr)
+        ours_hc.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        plain_h = plain_human_centric(E.numpy(), masks[i], n_thr)
+        plain_hc.append(time.perf_counter() - t0)
+    agree_di = abs(di["deletion"] - plain["deletion"]) + abs(di["insertion"] - plain["insertion"])
+    agree_hc = max(abs(float(hc[k]) - plain_h[k]) for k in plain_h)
+    return {
+        "deletion_insertion": {"ours_s": _median(ours_di), "plain_s": _median(plain_di),
+                               "speedup": _median(plain_di) / _median(ours_di),
+                               "forward_samples": int(di["forward_samples"]), "max_abs_difference": agree_di},
+        "human_centric": {"ours_s": _median(ours_hc), "plain_s": _median(plain_hc),
+                          "speedup": _median(plain_hc) / _median(ours_hc), "max_abs_difference": agree_hc},
+    }

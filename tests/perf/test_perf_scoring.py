@@ -1,0 +1,67 @@
+"""The straightforward scoring versions agree with the library's; the floor is measured sensibly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from benchmark.metrics import deletion_insertion, human_centric
+from benchmark.perf.floor import measure_floor
+from benchmark.perf.scoring import plain_deletion_insertion, plain_human_centric
+
+
+class _Toy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv3d(3, 4, 3, padding=1)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.head(torch.relu(self.conv(x)).mean(dim=(2, 3, 4))), dim=1)
+
+
+@pytest.fixture
+def data():
+    generator = torch.Generator().manual_seed(0)
+    clip = torch.rand((3, 6, 8, 10), generator=generator) * 2 - 1
+    baseline = clip * 0.1
+    attribution = np.random.default_rng(0).random((6, 8, 10))
+    attribution[attribution < 0.3] = 0.0
+    mask = np.zeros((6, 8, 10), dtype=bool)
+    mask[1:5, 2:6, 3:7] = True
+    mask[0, 0, 0] = True
+    return _Toy().eval(), clip, baseline, attribution, mask
+
+
+def test_plain_deletion_insertion_equals_the_library(data):
+    model, clip, baseline, attribution, _ = data
+
+    def forward(x):
+        return model(x)[:, 1]
+
+    ours = deletion_insertion(forward, clip, torch.from_numpy(attribution), baseline, 50, batch_size=8)
+    plain = plain_deletion_insertion(forward, clip, attribution, baseline, 50)
+    assert plain["deletion"] == pytest.approx(ours["deletion"], abs=1e-6)
+    assert plain["insertion"] == pytest.approx(ours["insertion"], abs=1e-6)
+
+
+def test_plain_human_centric_equals_the_library(data):
+    *_, attribution, mask = data
+    ours = human_centric(attribution, mask, 50)
+    plain = plain_human_centric(attribution, mask, 50)
+    for key, value in plain.items():
+        assert value == pytest.approx(float(ours[key]), abs=1e-9), key
+
+
+def test_floor_covers_powers_of_two_within_the_budget(data):
+    model = data[0]
+    floor = measure_floor(model, (3, 6, 8, 10), repeats=1, max_batch=4)
+    assert sorted(floor.forward_by_batch) == [1, 2, 4] and sorted(floor.train_by_batch) == [1, 2, 4]
+    assert floor.forward_s == min(floor.forward_by_batch.values()) > 0
+    assert floor.backward_s >= 0
+    assert floor.floor(10, 0) == pytest.approx(10 * floor.forward_s)
+    tight = measure_floor(model, (3, 6, 8, 10), repeats=1, budget_bytes=3 * 6 * 8 * 10 * 4 * 48 * 2.5)
+    assert max(tight.train_by_batch) == 2  # 2 samples fit the backward budget, 4 do not
