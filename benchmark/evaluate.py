@@ -165,7 +165,7 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
 
     started = time.perf_counter()
     seed = int(get(params, "evaluate.seed"))
-    n_seeds = int(get(params, "evaluate.seeds")) if submission.meta.stochastic else 1
+    n_seeds = _n_seeds(params, profile) if submission.meta.stochastic else 1
     n_thr = int(get(params, "evaluate.n_thresholds"))
     runs = []
     for k in range(n_seeds):
@@ -182,6 +182,12 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
     seeds = _seed_spread([seed + k for k in range(n_seeds)], [r[1][0] for r in runs])
     return _write_ok(paths, name, submission, merged, context, es, outcome, rows, thresholds,
                      del_curves, ins_curves, time.perf_counter() - started, params, seeds)
+
+
+def _n_seeds(params: Mapping[str, Any], profile: Profile) -> int:
+    """``profiles.<profile>.seeds`` if the profile sets it, else ``evaluate.seeds``."""
+    override = (get(params, "profiles").get(profile.name) or {}).get("seeds")
+    return int(override if override is not None else get(params, "evaluate.seeds"))
 
 
 def _explain(name: str, folder: Path, merged: Mapping[str, Any], seed: int, params, paths: Paths,

