@@ -49,6 +49,12 @@ def build_workspace(base: Path, names: tuple[str, ...] = ("guided_backprop", "ra
     return params
 
 
+@pytest.fixture(scope="session")
+def make_workspace():
+    """The :func:`build_workspace` factory, for tests that need their own workspace."""
+    return build_workspace
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """A tiny workspace with guided_backprop, random and a submission that raises (`broken`)."""

@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from benchmark.results import PER_CLIP_COLUMNS, atomic_dir, load_results, write_json
-from conftest import build_workspace
 
 BENCH = [sys.executable, "-m", "benchmark.cli"]
 ENV = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONUNBUFFERED": "1"}
@@ -42,9 +41,9 @@ def _run_and_kill(cmd: list[str], cwd: Path, marker: str, delay_s: float) -> Non
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
+def ws(tmp_path_factory, make_workspace):
     base = tmp_path_factory.mktemp("crash")
-    params = build_workspace(base, names=("guided_backprop",))
+    params = make_workspace(base, names=("guided_backprop",))
     params["tracking"].update(uri=f"sqlite:///{base / 'mlflow.db'}", artifact_root=str(base / "mlartifacts"))
     (base / "params.yaml").write_text(yaml.safe_dump(params))
     subprocess.run(_cli(base, "evaluate", "guided_backprop"), cwd=base, env=ENV, check=True, capture_output=True)
