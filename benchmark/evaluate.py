@@ -10,9 +10,10 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,10 +30,17 @@ from benchmark.metrics import bootstrap_ci, deletion_insertion, human_centric, m
 from benchmark.model.checkpoint import load_checkpoint
 from benchmark.model.i3d import ProbabilityModel
 from benchmark.results import (
-    COST_COLUMNS, CURVES_FILE, GALLERY_DIR, METRICS_FILE, PER_CLIP_FILE, SCHEMA_VERSION, SCORE_COLUMNS,
-    atomic_dir, write_json,
+    COST_COLUMNS,
+    CURVES_FILE,
+    GALLERY_DIR,
+    METRICS_FILE,
+    PER_CLIP_FILE,
+    SCHEMA_VERSION,
+    SCORE_COLUMNS,
+    atomic_dir,
+    write_json,
 )
-from benchmark.runner import Failure, RunSpec, run_submission
+from benchmark.runner import Failure, RunOutcome, RunSpec, merge_outcomes, run_submissions, shard_bounds
 
 TARGET = 1
 """The explained class: "anomalous" (protocol.md, Clips and model)."""
@@ -127,13 +135,25 @@ def _batched(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, b
     return torch.cat([forward(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
-def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Paths(),
-                        *, eval_set: EvalSet | None = None, progress: bool = True) -> Path:
-    """Explain and score submission ``name``; returns ``results/<name>``.
+@dataclass(frozen=True)
+class RunSetup:
+    """What an evaluation or a sanity check of one submission starts from (see :func:`prepare_run`)."""
 
-    Anything the submission does wrong ends as a ``failed`` result (with the clip, the kind of failure
-    and the traceback), never as an exception: the stage completes and the leaderboard lists it.
-    Problems of the benchmark's own inputs (data, split, checkpoint) raise, naming the file.
+    folder: Path
+    profile: Profile
+    threads: int
+    workers: int
+    device: str
+    net: torch.nn.Module
+    ckpt_meta: dict[str, Any]
+    eval_set: EvalSet
+
+
+def prepare_run(name: str, params: Mapping[str, Any], paths: Paths, eval_set: EvalSet | None = None) -> RunSetup:
+    """Check the submission exists, fix the threads, load the checkpoint and the clips, check they match.
+
+    Raises for problems of the benchmark's own inputs (a missing submission folder, a checkpoint trained
+    for another grid), naming the file.
     """
     profile = active_profile(params)
     folder = paths.submissions / name
@@ -147,14 +167,38 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
     if tuple(ckpt_meta["input_size"]) != tuple(es.clips.shape[-2:]):
         raise ValueError(f"{paths.checkpoint}: trained for input {ckpt_meta['input_size']}, but data/prepared "
                          f"holds {tuple(es.clips.shape[-2:])}; re-run `dvc repro` so both use the same profile.")
-    forward = probability_forward(net, device)
+    return RunSetup(folder, profile, threads, n_workers(params, device), device, net, ckpt_meta, es)
+
+
+def n_workers(params: Mapping[str, Any], device: str) -> int:
+    """``evaluate.workers`` parallel units on the CPU; one on a GPU (the workers would share it)."""
+    workers = int(get(params, "evaluate.workers"))
+    if workers < 1:
+        raise ValueError(f"params.yaml: evaluate.workers must be >= 1, got {workers}")
+    return 1 if device != "cpu" else workers
+
+
+def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Paths(),
+                        *, eval_set: EvalSet | None = None, progress: bool = True) -> Path:
+    """Explain and score submission ``name``; returns ``results/<name>``.
+
+    Anything the submission does wrong ends as a ``failed`` result (with the clip, the kind of failure
+    and the traceback), never as an exception: the stage completes and the leaderboard lists it.
+    Problems of the benchmark's own inputs (data, split, checkpoint) raise, naming the file.
+    The clips are explained by ``evaluate.workers`` isolated workers in parallel and scored by as many
+    threads; every unit is seeded and single-threaded, so the scores do not depend on that number.
+    """
+    run = prepare_run(name, params, paths, eval_set)
+    es, profile, device, threads = run.eval_set, run.profile, run.device, run.threads
+    forward = probability_forward(run.net, device)
     batch_size = int(get(params, "evaluate.batch_size"))
     p_clip = _batched(forward, es.clips, batch_size)
     p_base = _batched(forward, es.baselines, batch_size)
 
-    context = _context(params, profile, paths, ckpt_meta, device, threads)
+    context = _context(params, profile, paths, run.ckpt_meta, device, threads)
+    context["workers"] = run.workers
     try:
-        submission = load_submission(folder)
+        submission = load_submission(run.folder)
     except SubmissionError as exc:
         return _write_failed(paths, name, None, Failure(None, "invalid_submission", str(exc)), context)
     try:
@@ -166,22 +210,24 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
     started = time.perf_counter()
     seed = int(get(params, "evaluate.seed"))
     n_seeds = _n_seeds(params, profile) if submission.meta.stochastic else 1
+    seeds = [seed + k for k in range(n_seeds)]
     n_thr = int(get(params, "evaluate.n_thresholds"))
+    outcomes = _explain(name, run.folder, merged, seeds, params, paths, es, threads, device, run.workers)
     runs = []
-    for k in range(n_seeds):
-        outcome = _explain(name, folder, merged, seed + k, params, paths, es, threads, device)
+    for k, outcome in enumerate(outcomes):
         if outcome.failure is not None:
-            where = f" (seed {seed + k})" if k else ""
+            where = f" (seed {seeds[k]})" if k else ""
             print(f"[{name}] FAILED on clip {outcome.failure.clip_id}{where}: {outcome.failure.kind}: "
                   f"{outcome.failure.message}", flush=True)
             return _write_failed(paths, name, submission, outcome.failure, context, merged)
+    for k, outcome in enumerate(outcomes):
         scored = _score(name, outcome, es, forward, p_clip, p_base, n_thr, batch_size, progress,
-                        label="scoring" if k == 0 else f"scoring seed {seed + k}")
+                        label="scoring" if k == 0 else f"scoring seed {seeds[k]}", workers=run.workers)
         runs.append((outcome, scored))
     outcome, (rows, thresholds, del_curves, ins_curves) = runs[0]
-    seeds = _seed_spread([seed + k for k in range(n_seeds)], [r[1][0] for r in runs])
+    spread = _seed_spread(seeds, [r[1][0] for r in runs])
     return _write_ok(paths, name, submission, merged, context, es, outcome, rows, thresholds,
-                     del_curves, ins_curves, time.perf_counter() - started, params, seeds)
+                     del_curves, ins_curves, time.perf_counter() - started, params, spread)
 
 
 def _n_seeds(params: Mapping[str, Any], profile: Profile) -> int:
@@ -190,36 +236,73 @@ def _n_seeds(params: Mapping[str, Any], profile: Profile) -> int:
     return int(override if override is not None else get(params, "evaluate.seeds"))
 
 
-def _explain(name: str, folder: Path, merged: Mapping[str, Any], seed: int, params, paths: Paths,
-             es: EvalSet, threads: int, device: str):
-    """Run the submission over every evaluation clip in an isolated worker (see benchmark.runner)."""
+def _explain(name: str, folder: Path, merged: Mapping[str, Any], seeds: list[int], params, paths: Paths,
+             es: EvalSet, threads: int, device: str, workers: int) -> list[RunOutcome]:
+    """Explain every evaluation clip once per seed in isolated workers (see :mod:`benchmark.runner`).
+
+    The clips are cut into ``workers`` contiguous shards; the ``len(seeds) * workers`` units run at most
+    ``workers`` at a time. Returns one outcome per seed, its shards merged in clip order.
+    """
+    bounds = shard_bounds(len(es.clip_ids), workers)
+    cap = float(get(params, "evaluate.memory_cap_gb"))
     with tempfile.TemporaryDirectory(prefix=f"explain-{name}-") as tmp:
         tmpdir = Path(tmp)
-        np.save(tmpdir / "clips.npy", es.clips.numpy())
-        np.save(tmpdir / "baselines.npy", es.baselines.numpy())
-        cap = float(get(params, "evaluate.memory_cap_gb"))
-        spec = RunSpec(
-            submission_dir=str(folder.resolve()), checkpoint=str(paths.checkpoint.resolve()),
-            clips_file=str(tmpdir / "clips.npy"), baselines_file=str(tmpdir / "baselines.npy"),
-            clip_ids=es.clip_ids, params=dict(merged), seed=seed, target=TARGET,
-            threads=threads, device=device, memory_cap_bytes=int(cap * 2**30) if cap > 0 else None,
-            out_dir=str(tmpdir),
-        )
-        print(f"[{name}] explaining {len(es.clip_ids)} clips on {device} ({threads} threads, seed {seed})",
-              flush=True)
-        return run_submission(spec, clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s")))
+        specs = []
+        for j, (lo, hi) in enumerate(bounds):
+            np.save(tmpdir / f"clips{j}.npy", es.clips[lo:hi].numpy())
+            np.save(tmpdir / f"baselines{j}.npy", es.baselines[lo:hi].numpy())
+        for seed in seeds:
+            for j, (lo, hi) in enumerate(bounds):
+                out = tmpdir / f"seed{seed}-shard{j}"
+                out.mkdir()
+                specs.append(RunSpec(
+                    submission_dir=str(folder.resolve()), checkpoint=str(paths.checkpoint.resolve()),
+                    clips_file=str(tmpdir / f"clips{j}.npy"), baselines_file=str(tmpdir / f"baselines{j}.npy"),
+                    clip_ids=es.clip_ids[lo:hi], params=dict(merged), seed=seed, target=TARGET,
+                    threads=threads, device=device, memory_cap_bytes=int(cap * 2**30) if cap > 0 else None,
+                    out_dir=str(out),
+                ))
+        print(f"[{name}] explaining {len(es.clip_ids)} clips on {device} ({threads} thread(s) x {len(bounds)} "
+              f"worker(s), seed(s) {', '.join(map(str, seeds))})", flush=True)
+        outcomes = run_submissions(specs, workers=workers,
+                                   clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s")))
+    n = len(bounds)
+    return [merge_outcomes(outcomes[k * n:(k + 1) * n]) for k in range(len(seeds))]
 
 
-def _score(name: str, outcome, es: EvalSet, forward, p_clip, p_base, n_thr: int, batch_size: int,
-           progress: bool, label: str):
-    """Every metric of every clip: per-clip rows, thresholds and the deletion/insertion curves."""
-    rows, del_curves, ins_curves, thresholds = [], {}, {}, None
-    bar = tqdm(outcome.runs, desc=f"[{name}] {label}", unit="clip", disable=not progress)
-    for i, run in enumerate(bar):
+def _score(name: str, outcome: RunOutcome, es: EvalSet, forward, p_clip, p_base, n_thr: int, batch_size: int,
+           progress: bool, label: str, workers: int = 1):
+    """Every metric of every clip: per-clip rows, thresholds and the deletion/insertion curves.
+
+    Clips are scored independently, by ``workers`` threads (torch releases the GIL in the model passes).
+    """
+
+    def score(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        run = outcome.runs[i]
         hc = human_centric(run.attribution, es.masks[i], n_thresholds=n_thr)
         di = deletion_insertion(forward, es.clips[i], torch.from_numpy(run.attribution), es.baselines[i],
                                 n_thresholds=n_thr, batch_size=batch_size,
                                 p_clip=float(p_clip[i]), p_baseline=float(p_base[i]))
+        return hc, di
+
+    indices = range(len(outcome.runs))
+    bar = tqdm(total=len(indices), desc=f"[{name}] {label}", unit="clip", disable=not progress)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            scored = []
+            for r in pool.map(score, indices):
+                scored.append(r)
+                bar.update()
+    else:
+        scored = []
+        for i in indices:
+            scored.append(score(i))
+            bar.update()
+    bar.close()
+    rows, del_curves, ins_curves, thresholds = [], {}, {}, None
+    for i, (run, (hc, di)) in enumerate(zip(outcome.runs, scored)):
         thresholds = [float(t) for t in di["thresholds"]]
         del_curves[run.clip_id] = [float(v) for v in di["deletion_curve"]]
         ins_curves[run.clip_id] = [float(v) for v in di["insertion_curve"]]

@@ -231,3 +231,48 @@ def _worker(conn, spec: RunSpec) -> None:  # pragma: no cover - runs in the chil
         conn.send(("error", clip_id, "exception", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     finally:
         conn.close()
+
+
+def run_submissions(specs: list[RunSpec], *, workers: int, clip_time_budget_s: float) -> list[RunOutcome]:
+    """Run several independent specs (clip shards, seeds, sanity steps), at most ``workers`` at a time.
+
+    Each spec gets its own worker process, exactly as :func:`run_submission`; outcomes come back in the
+    order of ``specs``. The units are independent and seeded per (submission, clip), so the attributions
+    do not depend on ``workers`` (runtimes do, if the workers compete for the same cores).
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1 or len(specs) <= 1:
+        return [run_submission(s, clip_time_budget_s=clip_time_budget_s) for s in specs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(specs))) as pool:  # threads only wait on pipes
+        return list(pool.map(lambda s: run_submission(s, clip_time_budget_s=clip_time_budget_s), specs))
+
+
+def merge_outcomes(outcomes: list[RunOutcome]) -> RunOutcome:
+    """Join the outcomes of consecutive clip shards into one, in clip order.
+
+    The merged outcome fails with the first failure in clip order; its runs are the runs of the shards
+    before that failure.
+    """
+    merged = RunOutcome(device=outcomes[0].device if outcomes else "cpu",
+                        threads=outcomes[0].threads if outcomes else 1)
+    for o in outcomes:
+        merged.runs.extend(o.runs)
+        if o.failure is not None:
+            merged.failure = o.failure
+            break
+    return merged
+
+
+def shard_bounds(n: int, shards: int) -> list[tuple[int, int]]:
+    """``shards`` contiguous, near-equal ``[lo, hi)`` ranges covering ``range(n)`` (no empty range)."""
+    shards = max(1, min(shards, n)) if n else 1
+    step, extra = divmod(n, shards)
+    bounds, lo = [], 0
+    for k in range(shards):
+        hi = lo + step + (1 if k < extra else 0)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds

@@ -421,28 +421,17 @@ def sanity_check(
         FileNotFoundError / ValueError: the benchmark's own inputs (submission folder, checkpoint,
             data, ``params.yaml: sanity``) are missing or inconsistent. Nothing the submission does raises.
     """
-    from benchmark.evaluate import TARGET, Paths, load_eval_set, pick_device
+    from benchmark.evaluate import TARGET, Paths, prepare_run
     from benchmark.explain.contract import SubmissionError, load_submission
-    from benchmark.model.checkpoint import load_checkpoint, save_checkpoint
-    from benchmark.runner import Failure, RunSpec, run_submission
+    from benchmark.model.checkpoint import save_checkpoint
+    from benchmark.runner import Failure, RunSpec, run_submissions
 
     paths = paths or Paths()
     settings = sanity_settings(params)
-    profile = active_profile(params)
-    folder = paths.submissions / name
-    if not (folder / "submission.yaml").is_file():
-        raise FileNotFoundError(f"{folder}/submission.yaml: no such submission (see `benchmark list`).")
+    run = prepare_run(name, params, paths, eval_set)
+    profile, folder, threads, device = run.profile, run.folder, run.threads, run.device
+    net, ckpt_meta, es = run.net, run.ckpt_meta, run.eval_set
     final = Path(out_root if out_root is not None else paths.root / SANITY_DIR) / name
-    threads = int(get(params, "evaluate.threads"))
-    torch.set_num_threads(threads)
-    device = pick_device()
-    net, ckpt_meta = load_checkpoint(paths.checkpoint)
-    es = eval_set or load_eval_set(params, paths)
-    if tuple(ckpt_meta["input_size"]) != tuple(es.clips.shape[-2:]):
-        raise ValueError(
-            f"{paths.checkpoint}: trained for input {ckpt_meta['input_size']}, but the evaluation "
-            f"clips are {tuple(es.clips.shape[-2:])}; re-run `dvc repro` so both use the same profile."
-        )
     n = min(settings.clips, len(es.clip_ids))
     clip_ids = tuple(es.clip_ids[:n])
     resamples = int(get(params, "evaluate.bootstrap.resamples"))
@@ -503,8 +492,10 @@ def sanity_check(
         budget = float(get(params, "evaluate.clip_time_budget_s"))
         meta = {k: v for k, v in ckpt_meta.items() if k != "weights_sha256"}
 
-        def explain(step: int, label: str, checkpoint: Path) -> Any:
-            spec = RunSpec(
+        def spec(step: int, checkpoint: Path) -> RunSpec:
+            out = tmpdir / f"run{step}"  # each run writes only into its own scratch folder
+            out.mkdir()
+            return RunSpec(
                 submission_dir=str(folder.resolve()),
                 checkpoint=str(checkpoint.resolve()),
                 clips_file=str(tmpdir / "clips.npy"),
@@ -516,34 +507,34 @@ def sanity_check(
                 threads=threads,
                 device=device,
                 memory_cap_bytes=int(cap * 2**30) if cap > 0 else None,
-                out_dir=str(tmpdir),
+                out_dir=str(out),
                 warmup=False,
             )
-            t0 = time.perf_counter()
-            outcome = run_submission(spec, clip_time_budget_s=budget)
-            if progress:
-                state = "ok" if outcome.failure is None else f"FAILED ({outcome.failure.kind})"
-                print(
-                    f"[{name}] sanity step {step} ({label}): {len(outcome.runs)} clips, "
-                    f"{time.perf_counter() - t0:.1f} s, {state}",
-                    flush=True,
-                )
-            if outcome.failure is not None:
-                record["failure"] = {**outcome.failure.as_dict(), "step": step, "label": label}
-                return None
-            return [r.attribution for r in outcome.runs]
 
-        reference = explain(0, "trained", paths.checkpoint)
-        if reference is None:
-            return _write(final, record)
-        record["reference_constant"] = [bool(np.ptp(np.maximum(m, 0.0)) == 0) for m in reference]
+        # The trained model (step 0) and every cascade step are independent runs: write the randomised
+        # checkpoints first, then explain on all of them, `evaluate.workers` at a time.
+        steps: list[tuple[int, str, Path]] = [(0, "trained", paths.checkpoint)]
         for step, label, rnet in cascade_networks(net, seed=settings.seed):
             ckpt = tmpdir / f"step{step}.pt"
             save_checkpoint(ckpt, rnet, {**meta, "sanity_step": step, "sanity_seed": settings.seed})
-            maps = explain(step, label, ckpt)
-            ckpt.unlink()
-            if maps is None:
+            steps.append((step, label, ckpt))
+        t0 = time.perf_counter()
+        outcomes = run_submissions([spec(st, c) for st, _, c in steps], workers=run.workers, clip_time_budget_s=budget)
+        maps_per_step = []
+        for (step, label, _), outcome in zip(steps, outcomes):
+            if progress:
+                state = "ok" if outcome.failure is None else f"FAILED ({outcome.failure.kind})"
+                print(f"[{name}] sanity step {step} ({label}): {len(outcome.runs)} clips, {state}", flush=True)
+            if outcome.failure is not None:
+                record["failure"] = {**outcome.failure.as_dict(), "step": step, "label": label}
                 return _write(final, record)
+            maps_per_step.append([r.attribution for r in outcome.runs])
+        if progress:
+            print(f"[{name}] sanity: {len(steps)} runs in {time.perf_counter() - t0:.1f} s "
+                  f"({run.workers} worker(s))", flush=True)
+        reference = maps_per_step[0]
+        record["reference_constant"] = [bool(np.ptp(np.maximum(m, 0.0)) == 0) for m in reference]
+        for maps in maps_per_step[1:]:
             sims.append([compare_maps(ref, m) for ref, m in zip(reference, maps)])
 
     randomized: list[str] = []

@@ -65,3 +65,27 @@ def test_leaderboard_renders_from_these_results(workspace, tmp_path):
     site = render_site(base / "results", tmp_path / "site")
     html = (site / "index.html").read_text()
     assert "Guided" in html and "broken" in html.lower()
+
+
+def test_scores_do_not_depend_on_the_number_of_workers(workspace, tmp_path):
+    base, params = workspace
+    import copy
+    import shutil
+
+    paths = Paths(base)
+    es = load_eval_set(params, paths)
+    frames = {}
+    for workers in (1, 3):
+        p = copy.deepcopy(params)
+        p["evaluate"]["workers"] = workers
+        for name in ("guided_backprop", "random"):
+            out = evaluate_submission(name, p, paths, eval_set=es, progress=False)
+            frames[(workers, name)] = pd.read_csv(out / "per_clip.csv")
+            assert json.loads((out / "metrics.json").read_text())["provenance"]["workers"] == workers
+            shutil.copytree(out, tmp_path / f"{name}-{workers}")
+    cols = [c for c in PER_CLIP_COLUMNS if c != "runtime_s"]
+    for name in ("guided_backprop", "random"):
+        pd.testing.assert_frame_equal(frames[(1, name)][cols], frames[(3, name)][cols])
+        seeds1 = json.loads((tmp_path / f"{name}-1" / "metrics.json").read_text())["seeds"]
+        seeds3 = json.loads((tmp_path / f"{name}-3" / "metrics.json").read_text())["seeds"]
+        assert seeds1["means"] == seeds3["means"]

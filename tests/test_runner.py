@@ -95,3 +95,30 @@ def test_honest_submission_runs_every_clip_with_counts(tiny_env, tmp_path):
         assert r.attribution.shape == (20, 32, 48)
         assert (r.forward_samples, r.backward_samples) == (1, 1)
         assert r.runtime_s > 0
+
+
+def test_shard_bounds_cover_every_clip_once():
+    from benchmark.runner import shard_bounds
+
+    for n in range(0, 12):
+        for k in range(1, 6):
+            bounds = shard_bounds(n, k)
+            covered = [i for lo, hi in bounds for i in range(lo, hi)]
+            assert covered == list(range(n))
+            assert all(hi > lo for lo, hi in bounds) or n == 0
+            assert len(bounds) == (max(1, min(k, n)) if n else 1)
+
+
+def test_merge_stops_at_the_first_failure_in_clip_order():
+    from benchmark.runner import ClipRun, Failure, RunOutcome, merge_outcomes
+
+    def run(cid):
+        return ClipRun(cid, np.zeros((1, 1, 1), np.float32), 0.1, 1, 1)
+
+    ok0 = RunOutcome(runs=[run("a"), run("b")])
+    bad1 = RunOutcome(runs=[run("c")], failure=Failure("d", "exception", "boom"))
+    ok2 = RunOutcome(runs=[run("e")])
+    merged = merge_outcomes([ok0, bad1, ok2])
+    assert [r.clip_id for r in merged.runs] == ["a", "b", "c"]
+    assert merged.failure is not None and merged.failure.clip_id == "d"
+    assert merge_outcomes([ok0, ok2]).failure is None
