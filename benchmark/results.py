@@ -29,9 +29,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -122,7 +123,8 @@ def read_result(folder: Path) -> SubmissionResult:
     folder = Path(folder)
     mfile = folder / METRICS_FILE
     if not mfile.is_file():
-        raise ResultsError(f"{mfile}: missing. Re-run the submission's stage: `dvc repro submissions/{folder.name}/dvc.yaml`.")
+        raise ResultsError(f"{mfile}: missing. Re-run the submission's stage: "
+                           f"`dvc repro submissions/{folder.name}/dvc.yaml`.")
     try:
         summary = json.loads(mfile.read_text())
     except json.JSONDecodeError as exc:

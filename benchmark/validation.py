@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -102,7 +103,7 @@ def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> Valid
         np.save(tmpdir / "clips.npy", clips.numpy())
         np.save(tmpdir / "baselines.npy", baselines.numpy())
         outs = []
-        for attempt in range(2):
+        for _ in range(2):  # the same seed twice: the maps must agree
             spec = RunSpec(
                 submission_dir=str(folder), checkpoint=str(ckpt), clips_file=str(tmpdir / "clips.npy"),
                 baselines_file=str(tmpdir / "baselines.npy"), clip_ids=tuple(f"tiny/{i}" for i in range(n)),

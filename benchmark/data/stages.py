@@ -8,8 +8,9 @@ repository root, the current directory by default).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from benchmark.config import active_profile, get
 from benchmark.data.archive import fetch_archive

@@ -17,9 +17,9 @@ frames (Ped1 in the staged copy) is reported in ``Layout.notes`` and skipped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image

@@ -32,7 +32,10 @@ def default_sigma(size: int) -> float:
 def gaussian_kernel(
     size: int = BLUR_KERNEL_SIZE, sigma: float | None = None, dtype: torch.dtype = torch.float64
 ) -> torch.Tensor:
-    """The normalised 1-D Gaussian ``(size,)``: ``exp(-x^2 / (2 sigma^2))`` at ``x = -(size-1)/2 .. (size-1)/2``, summing to 1."""
+    """The normalised 1-D Gaussian ``(size,)``: ``exp(-x^2 / (2 sigma^2))`` at ``x = -(size-1)/2 .. (size-1)/2``.
+
+    It sums to 1.
+    """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
         raise ValueError(f"size: expected an odd positive integer, got {size!r}.")
     sigma = default_sigma(size) if sigma is None else float(sigma)
@@ -72,7 +75,10 @@ def blur_baseline(clip: torch.Tensor, size: int = BLUR_KERNEL_SIZE, sigma: float
 
 
 def black_baseline(clip: torch.Tensor, value: float = -1.0) -> torch.Tensor:
-    """A clip of ``value`` everywhere (``-1``: pixel 0 through the ``[-1, 1]`` normalisation); same shape, dtype, device."""
+    """A clip of ``value`` everywhere (``-1``: pixel 0 through the ``[-1, 1]`` normalisation).
+
+    Same shape, dtype and device as ``clip``.
+    """
     _check_clip(clip, "clip")
     return torch.full_like(clip, float(value))
 

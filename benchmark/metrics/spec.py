@@ -12,9 +12,10 @@ and the cost figures are shown beside the rank, never inside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 Direction = Literal["higher", "lower"]
 

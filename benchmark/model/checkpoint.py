@@ -14,8 +14,9 @@ may add further JSON-like entries (metrics, versions).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 

@@ -20,7 +20,8 @@ Choices the paper leaves open, made here and recorded in the metrics:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch

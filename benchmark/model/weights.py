@@ -27,15 +27,16 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ._io import atomic_torch_save, sha256_bytes
-from .i3d import INCEPTION_CHANNELS, I3D
+from .i3d import I3D, INCEPTION_CHANNELS
 
 __all__ = [
     "WeightsError", "KINETICS_FILE", "obtain_kinetics", "read_kinetics_pickle", "convert_kinetics",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -16,7 +16,8 @@ from benchmark.perf.run import PerfConfig, run_benchmark
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmark.perf",
-        description="Time every baseline against its floor and Captum's defaults; write bench/out/perf_<profile>.json/.md.",
+        description=("Time every baseline against its floor and Captum's defaults; "
+                     "write bench/out/perf_<profile>.json/.md."),
     )
     parser.add_argument("--profile", default="default", help="params.yaml profile (input size, model width)")
     parser.add_argument("--clips", type=int, default=3, help="clips per method after one warm-up (default 3)")

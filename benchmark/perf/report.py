@@ -42,7 +42,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"forward sample (batch {floor['forward_batch']}), {floor['backward_ms_per_sample']:.1f} ms per backward "
         f"sample (batch {floor['backward_batch']}).",
         "",
-        "| method | ours (s/clip) | fwd | bwd | floor (s) | ours / floor | Captum default (s) | Captum / ours | 40 clips (s) |",
+        "| method | ours (s/clip) | fwd | bwd | floor (s) | ours / floor | Captum default (s) | Captum / ours "
+        "| 40 clips (s) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["rows"]:
@@ -64,7 +65,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         for r in engines:
             e = r["occlusion_engines"]
             lines.append(
-                f"| {r['method']} | {e['windows']} | {e['timed_windows']} | {e['stop']} | {_fmt(e['full_pass_gmacs'], 3)} | "
+                f"| {r['method']} | {e['windows']} | {e['timed_windows']} | {e['stop']} | "
+                f"{_fmt(e['full_pass_gmacs'], 3)} | "
                 f"{_fmt(e['incremental_gmacs_per_window'], 3)} | {_fmt(e['mac_ratio'])} | "
                 f"{_fmt(e['plain_ms_per_window'], 1)} | {_fmt(e['incremental_ms_per_window'], 1)} | "
                 f"{_fmt(e['wall_ratio'])} | {e['max_abs_difference']:.1e} |"
@@ -78,7 +80,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
         f"| deletion + insertion ({di['forward_samples']} samples vs 103 one by one) | {_fmt(di['ours_s'], 3)} | "
         f"{_fmt(di['plain_s'], 3)} | {_fmt(di['speedup'], 1)} |",
-        f"| localisation + robustness (vs 51 masks + scikit-learn) | {_fmt(hc['ours_s'], 3)} | {_fmt(hc['plain_s'], 3)} | "
+        f"| localisation + robustness (vs 51 masks + scikit-learn) | {_fmt(hc['ours_s'], 3)} | "
+        f"{_fmt(hc['plain_s'], 3)} | "
         f"{_fmt(hc['speedup'], 1)} |",
         "",
         f"Projected over 40 clips: explain {p['explain_40_clips_s']:.0f} s + scoring {p['scoring_40_clips_s']:.0f} s "

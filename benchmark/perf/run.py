@@ -23,7 +23,7 @@ from benchmark.explain.seeding import clip_generator
 from benchmark.metrics import deletion_insertion, human_centric, make_baseline
 from benchmark.model.i3d import ProbabilityModel, build_model
 from benchmark.perf.captum_defaults import CAPTUM_DEFAULTS
-from benchmark.perf.floor import FloorTimes, measure_floor
+from benchmark.perf.floor import measure_floor
 from benchmark.perf.scoring import plain_deletion_insertion, plain_human_centric
 
 TARGET = 1
@@ -194,7 +194,9 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
 
 
 def _row_line(row: dict[str, Any]) -> str:
-    captum = f", Captum default {row['captum_default_s']:.2f} s ({row['captum_over_ours']:.1f}x)" if "captum_default_s" in row else ""
+    captum = ""
+    if "captum_default_s" in row:
+        captum = f", Captum default {row['captum_default_s']:.2f} s ({row['captum_over_ours']:.1f}x)"
     return (f"perf: {row['method']:<22} {row['ours_s']:.3f} s/clip, {row['forward_samples']} fwd + "
             f"{row['backward_samples']} bwd samples, floor {row['floor_s']:.3f} s ({row['over_floor']:.2f}x){captum}")
 

@@ -5,7 +5,8 @@ A working starting point: replace the body of ``explain`` with your method and k
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from captum.attr import InputXGradient

@@ -8,7 +8,8 @@ recomputed in the early layers), the batched engine for any other model.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

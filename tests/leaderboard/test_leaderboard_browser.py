@@ -25,10 +25,10 @@ from benchmark.metrics.spec import get_metric
 webdriver = pytest.importorskip(
     "selenium.webdriver", reason="selenium is not installed (see requirements.txt)"
 )
-from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402  (after the importorskip)
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FLAGS = (

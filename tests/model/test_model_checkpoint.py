@@ -67,13 +67,15 @@ def test_checkpoint_from_another_model_names_keys_and_shapes(saved) -> None:
     blob = torch.load(path, weights_only=True)
     blob["meta"]["width"] = 0.25  # claims another architecture than its weights
     torch.save(blob, path)
-    with pytest.raises(CheckpointError, match=r"shape mismatches \['Conv3d_1a_7x7.bn.bias: file \(8,\) vs model \(16,\)"):
+    expected = r"shape mismatches \['Conv3d_1a_7x7.bn.bias: file \(8,\) vs model \(16,\)"
+    with pytest.raises(CheckpointError, match=expected):
         load_checkpoint(path)
     blob["meta"]["width"] = 0.125
     del blob["state_dict"]["Mixed_4c.b1b.conv.weight"]
     blob["state_dict"]["extra.weight"] = torch.zeros(1)
     torch.save(blob, path)
-    with pytest.raises(CheckpointError, match=r"missing keys \['Mixed_4c.b1b.conv.weight'\].*unexpected keys \['extra.weight'\]"):
+    expected = r"missing keys \['Mixed_4c.b1b.conv.weight'\].*unexpected keys \['extra.weight'\]"
+    with pytest.raises(CheckpointError, match=expected):
         load_checkpoint(path)
 
 

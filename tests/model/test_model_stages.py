@@ -58,7 +58,8 @@ def test_weights_stage_with_a_local_rgb_imagenet_file(tmp_path: Path, make_i3d_s
     S.weights_stage(_params("rgb_imagenet.pt"), base=tmp_path)
     folder = tmp_path / "models" / "pretrained"
     source = json.loads((folder / "source.json").read_text())
-    assert source["file"] == "state.pt" and source["num_classes"] == 400 and source["origin"]["path"] == "rgb_imagenet.pt"
+    assert source["file"] == "state.pt" and source["num_classes"] == 400
+    assert source["origin"]["path"] == "rgb_imagenet.pt"
     state = W.load_pretrained_state(folder / "state.pt")
     assert torch.equal(state["Mixed_3c.b2b.conv.weight"], ref["Mixed_3c.b2b.conv.weight"])
     assert S._pretrained_for("rgb_imagenet.pt", tmp_path) is not None

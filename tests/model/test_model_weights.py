@@ -37,7 +37,9 @@ def _sdist(tmp_path: Path, payload: bytes, member: str = MEMBER) -> Path:
     return archive
 
 
-def test_synthetic_checkpoint_has_the_real_names_and_shapes(fake_kinetics_ckpt: dict, real_kinetics_facts: dict) -> None:
+def test_synthetic_checkpoint_has_the_real_names_and_shapes(
+    fake_kinetics_ckpt: dict, real_kinetics_facts: dict
+) -> None:
     flat = _flat(fake_kinetics_ckpt)
     assert len(flat) == real_kinetics_facts["n_arrays"]
     assert sum(a.size for a in flat.values()) == real_kinetics_facts["n_values"]

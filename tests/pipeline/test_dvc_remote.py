@@ -32,6 +32,11 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def _state(repo: Path) -> tuple[str, str]:
+    """The prepared data's and the checkpoint's digests."""
+    return _digest(repo / "data" / "prepared"), hashlib.sha256((repo / "models" / "model.pt").read_bytes()).hexdigest()
+
+
 @pytest.mark.skipif(not DVC.exists(), reason=f"dvc not installed next to {sys.executable}")
 def test_push_and_pull_round_trip(tmp_path, monkeypatch):
     repo, remote = tmp_path / "repo", tmp_path / "remote"
@@ -52,7 +57,7 @@ def test_push_and_pull_round_trip(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     _run([str(DVC), "repro", "-q"], repo)
-    before = (_digest(repo / "data" / "prepared"), hashlib.sha256((repo / "models" / "model.pt").read_bytes()).hexdigest())
+    before = _state(repo)
     _run([str(DVC), "push", "-q"], repo)
     assert any(remote.rglob("*")), "the remote holds the pushed objects"
 
@@ -60,6 +65,7 @@ def test_push_and_pull_round_trip(tmp_path, monkeypatch):
     (repo / "models" / "model.pt").unlink()
     shutil.rmtree(repo / ".dvc" / "cache")
     _run([str(DVC), "pull", "-q"], repo)
-    after = (_digest(repo / "data" / "prepared"), hashlib.sha256((repo / "models" / "model.pt").read_bytes()).hexdigest())
+    after = _state(repo)
     assert after == before
-    assert "up to date" in _run([str(DVC), "status"], repo).lower() or "nothing" in _run([str(DVC), "status"], repo).lower()
+    status = _run([str(DVC), "status"], repo).lower()
+    assert "up to date" in status or "nothing" in status
