@@ -36,6 +36,8 @@ from typing import Any
 
 import pandas as pd
 
+from benchmark._atomic import atomic_write_json as write_json  # noqa: F401  (re-export)
+
 SCHEMA_VERSION = 1
 METRICS_FILE = "metrics.json"
 PER_CLIP_FILE = "per_clip.csv"
@@ -70,24 +72,6 @@ class SubmissionResult:
     @property
     def ok(self) -> bool:
         return self.summary.get("status") == "ok"
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temp file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=True, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager

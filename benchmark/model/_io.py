@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, then ``os.replace`` it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+from benchmark._atomic import atomic_write, atomic_write_json  # noqa: F401  (re-export)
 
 
 def atomic_torch_save(path: Path, obj: Any) -> None:
     """``torch.save(obj, path)`` atomically."""
-    _atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented, key-sorted JSON atomically (NaN is refused)."""
-    text = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    _atomic_write(path, lambda fh: fh.write(text.encode()))
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from benchmark._atomic import atomic_write_text
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -96,6 +83,6 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Pat
     stem = f"perf_{report['profile']}{'_paper' if report['paper_geometry'] else ''}"
     out = Path(out_dir)
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
-    _atomic_write(json_path, json.dumps(report, indent=2, allow_nan=True) + "\n")
-    _atomic_write(md_path, to_markdown(report))
+    atomic_write_text(json_path, json.dumps(report, indent=2, allow_nan=True) + "\n")
+    atomic_write_text(md_path, to_markdown(report))
     return json_path, md_path
