@@ -213,6 +213,7 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
     seeds = [seed + k for k in range(n_seeds)]
     n_thr = int(get(params, "evaluate.n_thresholds"))
     outcomes = _explain(name, run.folder, merged, seeds, params, paths, es, threads, device, run.workers)
+    context["sandbox"] = sandbox_provenance(outcomes[0].sandbox)  # was the worker confined (benchmark/sandbox.py)?
     runs = []
     for k, outcome in enumerate(outcomes):
         if outcome.failure is not None:
@@ -228,6 +229,13 @@ def evaluate_submission(name: str, params: Mapping[str, Any], paths: Paths = Pat
     spread = _seed_spread(seeds, [r[1][0] for r in runs])
     return _write_ok(paths, name, submission, merged, context, es, outcome, rows, thresholds,
                      del_curves, ins_curves, time.perf_counter() - started, params, spread)
+
+
+def sandbox_provenance(status: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The worker's sandbox status without the granted paths (temporary folders differ from run to run)."""
+    if status is None:
+        return None
+    return {k: status[k] for k in ("active", "mode", "mechanism", "abi", "reason") if k in status}
 
 
 def _n_seeds(params: Mapping[str, Any], profile: Profile) -> int:
@@ -260,7 +268,7 @@ def _explain(name: str, folder: Path, merged: Mapping[str, Any], seeds: list[int
                     clips_file=str(tmpdir / f"clips{j}.npy"), baselines_file=str(tmpdir / f"baselines{j}.npy"),
                     clip_ids=es.clip_ids[lo:hi], params=dict(merged), seed=seed, target=TARGET,
                     threads=threads, device=device, memory_cap_bytes=int(cap * 2**30) if cap > 0 else None,
-                    out_dir=str(out),
+                    out_dir=str(out), sandbox=str(get(params, "evaluate.sandbox")),
                 ))
         print(f"[{name}] explaining {len(es.clip_ids)} clips on {device} ({threads} thread(s) x {len(bounds)} "
               f"worker(s), seed(s) {', '.join(map(str, seeds))})", flush=True)

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-FAILURE_KINDS = ("invalid_submission", "exception", "invalid_output", "timeout", "memory", "crash", "tampering")
+FAILURE_KINDS = ("invalid_submission", "exception", "invalid_output", "timeout", "memory", "crash", "tampering",
+                 "sandbox")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class RunOutcome:
     failure: Failure | None = None
     device: str = "cpu"
     threads: int = 1
+    sandbox: dict[str, Any] | None = None
+    """What :func:`benchmark.sandbox.enter_sandbox` reported in the worker (``None`` before it reported)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class RunSpec:
     """Everything the worker needs; plain data so that it pickles for a spawned process.
 
     ``clips_file`` holds float32 ``(N, 3, T, H, W)`` model inputs, ``baselines_file`` the same shape.
+    ``sandbox`` is a :data:`benchmark.sandbox.MODES` value: the worker can then read only the Python
+    runtime, ``submission_dir``, ``checkpoint``, the two input files and ``read_only_paths``, and write only
+    ``out_dir`` (see :mod:`benchmark.sandbox`).
     """
 
     submission_dir: str
@@ -78,6 +84,8 @@ class RunSpec:
     memory_cap_bytes: int | None
     out_dir: str
     warmup: bool = True
+    sandbox: str = "auto"
+    read_only_paths: tuple[str, ...] = ()
 
 
 def run_submission(spec: RunSpec, *, clip_time_budget_s: float, start_timeout_s: float = 300.0) -> RunOutcome:
@@ -93,8 +101,8 @@ def run_submission(spec: RunSpec, *, clip_time_budget_s: float, start_timeout_s:
     try:
         while True:
             if not parent.poll(budget):
-                outcome.failure = Failure(current, "timeout",
-                                          f"no result within {budget:.0f} s (evaluate.clip_time_budget_s); the worker was stopped")
+                outcome.failure = Failure(current, "timeout", f"no result within {budget:.0f} s "
+                                          "(evaluate.clip_time_budget_s); the worker was stopped")
                 break
             try:
                 msg = parent.recv()
@@ -106,7 +114,9 @@ def run_submission(spec: RunSpec, *, clip_time_budget_s: float, start_timeout_s:
                                           "was killed")
                 break
             tag = msg[0]
-            if tag == "ready":
+            if tag == "sandbox":
+                outcome.sandbox = msg[1]
+            elif tag == "ready":
                 device = msg[1]
                 outcome.device = device
                 budget = 2 * clip_time_budget_s if spec.warmup else clip_time_budget_s
@@ -147,6 +157,18 @@ def _state_digest(tensors) -> str:
 def _worker(conn, spec: RunSpec) -> None:  # pragma: no cover - runs in the child process
     clip_id: str | None = None
     try:
+        from benchmark.sandbox import SandboxError, enter_sandbox
+
+        try:  # before `import torch` starts threads; confines this process and everything it starts
+            status = enter_sandbox(read_only=(spec.submission_dir, spec.checkpoint, spec.clips_file,
+                                              spec.baselines_file, *spec.read_only_paths),
+                                   read_write=(spec.out_dir,), mode=spec.sandbox)
+        except (SandboxError, ValueError) as exc:
+            conn.send(("error", None, "sandbox", str(exc), ""))
+            return
+        conn.send(("sandbox", status.as_dict()))  # provenance: active, mechanism, reason
+        os.environ["TMPDIR"] = spec.out_dir  # tempfile.* inside the scratch folder, the one writable place
+        tempfile.tempdir = None
         os.chdir(spec.out_dir)  # relative writes of the submission land in a scratch folder
         if spec.memory_cap_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (spec.memory_cap_bytes, spec.memory_cap_bytes))
@@ -257,7 +279,8 @@ def merge_outcomes(outcomes: list[RunOutcome]) -> RunOutcome:
     before that failure.
     """
     merged = RunOutcome(device=outcomes[0].device if outcomes else "cpu",
-                        threads=outcomes[0].threads if outcomes else 1)
+                        threads=outcomes[0].threads if outcomes else 1,
+                        sandbox=outcomes[0].sandbox if outcomes else None)
     for o in outcomes:
         merged.runs.extend(o.runs)
         if o.failure is not None:

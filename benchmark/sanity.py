@@ -421,7 +421,7 @@ def sanity_check(
         FileNotFoundError / ValueError: the benchmark's own inputs (submission folder, checkpoint,
             data, ``params.yaml: sanity``) are missing or inconsistent. Nothing the submission does raises.
     """
-    from benchmark.evaluate import TARGET, Paths, prepare_run
+    from benchmark.evaluate import TARGET, Paths, prepare_run, sandbox_provenance
     from benchmark.explain.contract import SubmissionError, load_submission
     from benchmark.model.checkpoint import save_checkpoint
     from benchmark.runner import Failure, RunSpec, run_submissions
@@ -509,6 +509,7 @@ def sanity_check(
                 memory_cap_bytes=int(cap * 2**30) if cap > 0 else None,
                 out_dir=str(out),
                 warmup=False,
+                sandbox=str(get(params, "evaluate.sandbox")),
             )
 
         # The trained model (step 0) and every cascade step are independent runs: write the randomised
@@ -520,6 +521,7 @@ def sanity_check(
             steps.append((step, label, ckpt))
         t0 = time.perf_counter()
         outcomes = run_submissions([spec(st, c) for st, _, c in steps], workers=run.workers, clip_time_budget_s=budget)
+        record["provenance"]["sandbox"] = sandbox_provenance(outcomes[0].sandbox)
         maps_per_step = []
         for (step, label, _), outcome in zip(steps, outcomes):
             if progress:

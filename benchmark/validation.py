@@ -109,7 +109,7 @@ def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> Valid
                 baselines_file=str(tmpdir / "baselines.npy"), clip_ids=tuple(f"tiny/{i}" for i in range(n)),
                 params=merged, seed=seed, target=1, threads=int(get(params, "evaluate.threads")), device="cpu",
                 memory_cap_bytes=int(float(get(params, "evaluate.memory_cap_gb")) * 2**30) or None,
-                out_dir=str(tmpdir), warmup=False,
+                out_dir=str(tmpdir), warmup=False, sandbox=str(get(params, "evaluate.sandbox")),
             )
             cwd = os.getcwd()
             outs.append(run_submission(spec, clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s"))))

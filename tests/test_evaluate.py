@@ -47,6 +47,10 @@ def test_results_are_complete_and_schema_valid(workspace):
     assert broken.summary["failure"]["clip_id"] == gb.per_clip["clip_id"][0]
     prov = gb.summary["provenance"]
     assert prov["split_id"] and prov["checkpoint_hash"] and prov["packages"]["torch"]
+    from benchmark.sandbox import sandbox_support
+
+    assert prov["sandbox"]["mode"] == params["evaluate"]["sandbox"]
+    assert prov["sandbox"]["active"] == (sandbox_support()[0] and params["evaluate"]["sandbox"] != "off")
 
 
 def test_two_runs_give_identical_scores(workspace):
