@@ -34,6 +34,18 @@ def max_batch_for(device: torch.device | str) -> int:
     return CPU_MAX_BATCH if torch.device(device).type == "cpu" else DEFAULT_MAX_BATCH
 
 
+ONEDNN_MIN_BATCH = 16
+"""On one CPU thread PyTorch sends a 1x1x1 convolution to oneDNN only from batch 16 on; below, its
+native kernel returns contiguous activations, and ``max_pool3d`` on those is slow. A channels-last
+forward (:func:`benchmark.explain.surrogates.model_memory_format`) is therefore fast only in batches
+of at least this many samples. Measured (I3D width 0.25, 20x48x72, one thread, ``torch.inference_mode``):
+7.0-8.1 ms per sample channels-last at batch 16-64, 13.4-14.2 ms at batch 8-15, and 14.3 ms at batch 16
+contiguous."""
+
+CPU_CHANNELS_LAST_MAX_BATCH = 32
+"""The largest channels-last batch on a CPU: per-sample time is flat from 16 to 40 (see
+:data:`ONEDNN_MIN_BATCH`); the room above 16 lets :func:`forward_batch_size` avoid a short last batch."""
+
 FORWARD_ACTIVATION_FACTOR = 8.0
 """Peak memory of a no-grad forward, in multiples of the input sample's size (I3D, measured order)."""
 
@@ -98,3 +110,46 @@ def memory_budget_bytes(params: Mapping[str, Any]) -> float:
     if not isinstance(gb, (int, float)) or isinstance(gb, bool) or gb <= 0:
         raise ValueError(f"params: memory_budget_gb must be a positive number of GB, got {gb!r}.")
     return float(gb) * 1024**3
+
+
+def forward_batch_size(
+    sample_shape: Sequence[int],
+    n_samples: int,
+    *,
+    budget_bytes: float,
+    device: torch.device | str,
+    channels_last: bool,
+) -> int:
+    """Samples per no-grad model call when ``n_samples`` perturbed samples are evaluated.
+
+    Contiguous, or not on a CPU: :func:`batch_size_for` with :data:`FORWARD_ACTIVATION_FACTOR`,
+    ``maximum=n_samples`` and ``cap=max_batch_for(device)``. Channels-last on a CPU: the same memory
+    limit with ``cap=CPU_CHANNELS_LAST_MAX_BATCH``, then the smallest size from
+    :data:`ONEDNN_MIN_BATCH` up to that limit that leaves no batch, the last one included, below
+    :data:`ONEDNN_MIN_BATCH` (200 samples: 10 batches of 20 rather than 12 of 16 and one of 8).
+
+    Args:
+        sample_shape: one model input sample, e.g. ``(3, T, H, W)``.
+        n_samples: the samples to evaluate (>= 1).
+        budget_bytes: memory the batch may take.
+        device: where the model runs.
+        channels_last: whether the model gets its batches in ``torch.channels_last_3d``.
+
+    Example:
+        >>> forward_batch_size((3, 20, 48, 72), 200, budget_bytes=2 * 1024**3, device="cpu", channels_last=True)
+        20
+    """
+    if n_samples < 1:
+        raise ValueError(f"forward_batch_size: n_samples must be >= 1, got {n_samples}.")
+    on_cpu = torch.device(device).type == "cpu"
+    cap = CPU_CHANNELS_LAST_MAX_BATCH if on_cpu and channels_last else max_batch_for(device)
+    limit = batch_size_for(
+        sample_shape, budget_bytes=budget_bytes, activation_factor=FORWARD_ACTIVATION_FACTOR,
+        maximum=n_samples, cap=cap,
+    )
+    if not (on_cpu and channels_last) or n_samples <= limit:
+        return limit
+    for size in range(ONEDNN_MIN_BATCH, limit + 1):
+        if n_samples % size == 0 or n_samples % size >= ONEDNN_MIN_BATCH:
+            return size
+    return limit

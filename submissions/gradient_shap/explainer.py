@@ -1,11 +1,25 @@
-"""GradientSHAP (Captum defaults) with the blurred clip as the only reference."""
+"""GradientSHAP (Captum 0.9 defaults) with the blurred clip as the only reference, in one batched pass.
+
+Captum's ``GradientShap.attribute`` runs the estimator through ``NoiseTunnel``: it draws a reference
+per sample (NumPy), adds Gaussian noise to ``n_samples`` copies of the clip (torch), draws a point
+``x_j = r_j x + (1 - r_j) b`` between reference and clip per sample (NumPy), runs one forward and
+backward pass over the ``n_samples`` points and averages ``(x - b) * grad_j``; on the way it
+materialises a ``stdev`` tensor and the noise the size of the batch, and sums of squared
+attributions it never returns. :func:`_gradient_shap` draws the same random numbers from the same
+global generators in the same order and computes the same expression with the same operations, so
+the attributions equal Captum's for the same seed bit for bit
+(``tests/submissions/test_gradient_shap.py``). With ``stdevs = 0`` (the default) Captum's noise is an
+exact zero; it is then not drawn (only torch's global RNG, which nothing else here reads, is left in
+a different state inside :func:`seeded`).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import torch
-from captum.attr import GradientShap
 from torch import nn
 
 from benchmark.explain.seeding import seeded
@@ -23,21 +37,51 @@ def explain(
     """GradientSHAP attributions ``(B, 3, T, H, W)`` for ``clips`` ``(B, 3, T, H, W)``.
 
     Each clip is explained against its own blurred baseline (Captum would otherwise draw references
-    from the whole batch). Captum draws from torch's and NumPy's global RNGs, seeded from
-    ``generator`` by :func:`seeded`. Cost: ``n_samples`` forward + backward samples per clip.
+    from the whole batch). The random numbers come from torch's and NumPy's global RNGs, seeded from
+    ``generator`` by :func:`seeded`, as Captum draws them. ``params``: ``n_samples`` (>= 1) and
+    ``stdevs`` (>= 0). Cost: ``n_samples`` forward + backward samples per clip, in one batch.
     """
-    shap = GradientShap(model)
-    inputs = clips.detach().clone()
-    references = baselines.detach().clone()
+    n_samples, stdev = int(params["n_samples"]), float(params["stdevs"])
+    if n_samples < 1 or not stdev >= 0:
+        raise ValueError(
+            f"gradient_shap: params n_samples must be >= 1 and stdevs >= 0, got {n_samples}, {stdev} "
+            "(submission.yaml or params.yaml: profiles.<profile>.submission_params.gradient_shap)."
+        )
+    if baselines.shape != clips.shape:
+        raise ValueError(
+            f"gradient_shap: baselines {tuple(baselines.shape)} must have the clips' shape {tuple(clips.shape)}."
+        )
+    inputs, references = clips.detach(), baselines.detach()
     with seeded(generator):
         attributions = [
-            shap.attribute(
-                inputs[i : i + 1],
-                baselines=references[i : i + 1],
-                n_samples=int(params["n_samples"]),
-                stdevs=float(params["stdevs"]),
-                target=target,
-            ).detach()
+            _gradient_shap(model, inputs[i : i + 1], references[i : i + 1], target, n_samples, stdev)
             for i in range(inputs.shape[0])
         ]
     return torch.cat(attributions)
+
+
+def _gradient_shap(
+    model: nn.Module, clip: torch.Tensor, baseline: torch.Tensor, target: int, n_samples: int, stdev: float
+) -> torch.Tensor:
+    """Captum's GradientSHAP of one clip ``(1, C, T, H, W)`` against one baseline of the same shape.
+
+    Returns ``(1, C, T, H, W)``: ``mean_j (x_j~ - b) * d model(p_j)[target] / d p_j`` with
+    ``x_j~ = x + noise_j``, ``p_j = r_j x_j~ + (1 - r_j) b`` and ``r_j ~ U(0, 1)``.
+    """
+    samples = (n_samples, *clip.shape[1:])
+    # NoiseTunnel draws the references first: n_samples indices into the (single) baseline.
+    # With one baseline every index is 0, so the baseline itself broadcasts to Captum's n copies.
+    np.random.choice(baseline.shape[0], n_samples)
+    reference = baseline
+    if stdev > 0:
+        noisy = clip + torch.normal(0, torch.tensor(stdev, device=clip.device).repeat(samples))
+    else:
+        noisy = clip  # Captum adds an exact zero; broadcasting gives the same values as its n copies
+    rand = torch.tensor(np.random.uniform(0.0, 1.0, n_samples), device=clip.device, dtype=clip.dtype)
+    rand = rand.view(n_samples, *([1] * (clip.dim() - 1)))
+    with torch.enable_grad():
+        points = (rand * noisy + (1.0 - rand) * reference).requires_grad_()
+        outputs = model(points)[:, target]
+        (gradients,) = torch.autograd.grad(outputs, points, grad_outputs=torch.ones_like(outputs))
+    attributions = (noisy - reference) * gradients
+    return attributions.sum(dim=0, keepdim=True) * 1 / n_samples  # NoiseTunnel's expression, rounding included

@@ -2,27 +2,25 @@
 
 The estimator is Captum's own ``KernelShap`` object (coalition sampler, Shapley kernel weights, linear
 surrogate), run by :func:`benchmark.explain.surrogates.surrogate_weights` without Captum's per-sample
-bookkeeping: the weights equal ``KernelShap.attribute(..., perturbations_per_eval=batch,
-return_input_shape=False)`` bit for bit.
+bookkeeping, the model seeing its batches channels-last on a CPU
+(:func:`~benchmark.explain.batching.forward_batch_size` picks batches of at least 16 for it): the
+weights equal ``KernelShap.attribute(..., perturbations_per_eval=batch, return_input_shape=False)`` to
+rounding, and bit for bit in Captum's (contiguous) memory format.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from captum.attr import KernelShap
 from torch import nn
 
-from benchmark.explain.batching import (
-    FORWARD_ACTIVATION_FACTOR,
-    batch_size_for,
-    max_batch_for,
-    memory_budget_bytes,
-)
+from benchmark.explain.batching import forward_batch_size, memory_budget_bytes
 from benchmark.explain.seeding import seeded
 from benchmark.explain.supervoxels import slic_supervoxels
-from benchmark.explain.surrogates import kernel_shap_kwargs, surrogate_weights
+from benchmark.explain.surrogates import kernel_shap_kwargs, model_memory_format, surrogate_weights
 
 
 def explain(
@@ -42,12 +40,12 @@ def explain(
     clip, no backward.
     """
     n_samples = int(params["n_samples"])
-    batch = batch_size_for(
+    batch = forward_batch_size(
         clips.shape[1:],
+        n_samples,
         budget_bytes=memory_budget_bytes(params),
-        activation_factor=FORWARD_ACTIVATION_FACTOR,
-        maximum=n_samples,
-        cap=max_batch_for(clips.device),
+        device=clips.device,
+        channels_last=model_memory_format(clips) == torch.channels_last_3d,
     )
     shap = KernelShap(model)
     inputs = clips.detach().clone()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.explain.batching import DEFAULT_MAX_BATCH, batch_size_for, memory_budget_bytes
+from benchmark.explain.batching import (
+    CPU_MAX_BATCH,
+    DEFAULT_MAX_BATCH,
+    ONEDNN_MIN_BATCH,
+    batch_size_for,
+    forward_batch_size,
+    memory_budget_bytes,
+)
 
 GB = 1024**3
 
@@ -44,3 +51,22 @@ def test_memory_budget_from_params():
     for bad in (0, -1, "2", True):
         with pytest.raises(ValueError, match="memory_budget_gb"):
             memory_budget_bytes({"memory_budget_gb": bad})
+
+
+@pytest.mark.parametrize("n_samples", [17, 33, 47, 100, 200, 500, 1000])
+def test_channels_last_batches_on_a_cpu_leave_no_short_batch(n_samples):
+    size = forward_batch_size((3, 20, 48, 72), n_samples, budget_bytes=2 * GB, device="cpu", channels_last=True)
+    assert ONEDNN_MIN_BATCH <= size <= 32
+    assert n_samples % size == 0 or n_samples % size >= ONEDNN_MIN_BATCH
+
+
+def test_forward_batch_size_cases():
+    kwargs = {"budget_bytes": 2 * GB, "device": "cpu"}
+    assert forward_batch_size((3, 20, 48, 72), 200, channels_last=True, **kwargs) == 20
+    assert forward_batch_size((3, 20, 48, 72), 8, channels_last=True, **kwargs) == 8, "all in one batch"
+    assert forward_batch_size((3, 20, 48, 72), 200, channels_last=False, **kwargs) == CPU_MAX_BATCH
+    assert forward_batch_size((3, 20, 48, 72), 200, channels_last=True, budget_bytes=2 * GB, device="meta") == 64
+    # the memory budget still rules: 9 MB samples x 8 in 0.5 GB -> 7, below the oneDNN batch
+    assert forward_batch_size((3, 20, 158, 237), 200, channels_last=True, budget_bytes=GB / 2, device="cpu") == 7
+    with pytest.raises(ValueError, match="forward_batch_size"):
+        forward_batch_size((3, 4), 0, channels_last=True, **kwargs)

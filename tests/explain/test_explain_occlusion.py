@@ -15,7 +15,6 @@ from benchmark.explain.geometry import count_windows
 from benchmark.explain.occlusion import (
     IncrementalOcclusion,
     OcclusionStats,
-    batched_occlusion,
     conv_macs,
     incremental_support,
     occluded_probabilities,

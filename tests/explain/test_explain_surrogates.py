@@ -10,7 +10,7 @@ from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
 from benchmark.explain.seeding import seeded
-from benchmark.explain.surrogates import kernel_shap_kwargs, surrogate_weights
+from benchmark.explain.surrogates import kernel_shap_kwargs, model_memory_format, surrogate_weights
 
 
 class _Scorer(nn.Module):
@@ -39,22 +39,69 @@ def _lime(model):
                 similarity_func=get_exp_kernel_similarity_function("euclidean", kernel_width=2.0))
 
 
-@pytest.mark.parametrize("method", ["lime", "kernel_shap"])
-@pytest.mark.parametrize("batch", [1, 7])
-def test_equals_captum_bit_for_bit(setting, method, batch):
-    model, clip, baseline, mask = setting
+def _captum(method, model, clip, baseline, mask, batch):
     make = _lime if method == "lime" else KernelShap
-    extra = kernel_shap_kwargs(16) if method == "kernel_shap" else {}
     with seeded(torch.Generator().manual_seed(5)), torch.no_grad():
-        reference = make(model).attribute(
+        return make(model).attribute(
             clip, baselines=baseline, target=1, feature_mask=mask.expand_as(clip[0]).unsqueeze(0), n_samples=30,
             perturbations_per_eval=batch, return_input_shape=False,
-        )
+        ).flatten()
+
+
+def _ours(method, model, clip, baseline, mask, batch, **kwargs):
+    make = _lime if method == "lime" else KernelShap
+    extra = kernel_shap_kwargs(16) if method == "kernel_shap" else {}
     with seeded(torch.Generator().manual_seed(5)):
-        ours = surrogate_weights(make(model), model, clip, baseline, mask, target=1, n_samples=30, batch_size=batch,
-                                 extra_kwargs=extra)
+        return surrogate_weights(make(model), model, clip, baseline, mask, target=1, n_samples=30, batch_size=batch,
+                                 extra_kwargs=extra, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["lime", "kernel_shap"])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_equals_captum_bit_for_bit_in_captums_memory_format(setting, method, batch):
+    model, clip, baseline, mask = setting
+    reference = _captum(method, model, clip, baseline, mask, batch)
+    ours = _ours(method, model, clip, baseline, mask, batch, memory_format=torch.contiguous_format)
     assert reference.abs().max() > 0
-    assert torch.equal(ours, reference.flatten())
+    assert torch.equal(ours, reference)
+
+
+@pytest.mark.parametrize("method", ["lime", "kernel_shap"])
+def test_channels_last_default_equals_captum_to_rounding(setting, method):
+    """The default layout reorders the toy model's sum, so the bits may differ, not the values."""
+    model, clip, baseline, mask = setting
+    reference = _captum(method, model, clip, baseline, mask, 7)
+    ours = _ours(method, model, clip, baseline, mask, 7)
+    assert torch.allclose(ours, reference, rtol=1e-4, atol=1e-6 * float(reference.abs().max()))
+
+
+class _LayoutRecorder(nn.Module):
+    """Records whether each batch it sees is channels-last, then scores like :class:`_Scorer`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scorer = _Scorer()
+        self.channels_last: list[bool] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.channels_last.append(x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous())
+        return self.scorer(x)
+
+
+def test_the_model_sees_channels_last_batches_on_a_cpu(setting):
+    _, clip, baseline, mask = setting
+    recorder = _LayoutRecorder().eval()
+    _ours("kernel_shap", recorder, clip, baseline, mask, 7)
+    assert recorder.channels_last == [True] * 5  # 30 samples in batches of 7
+    recorder.channels_last.clear()
+    _ours("kernel_shap", recorder, clip, baseline, mask, 7, memory_format=torch.contiguous_format)
+    assert recorder.channels_last == [False] * 5
+
+
+def test_model_memory_format():
+    assert model_memory_format(torch.zeros(1, 3, 2, 4, 4)) == torch.channels_last_3d
+    assert model_memory_format(torch.zeros(1, 3, 4, 4)) == torch.contiguous_format
+    assert model_memory_format(torch.zeros(1, 3, 2, 4, 4, device="meta")) == torch.contiguous_format
 
 
 def test_a_different_seed_gives_different_weights(setting):

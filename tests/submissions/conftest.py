@@ -15,6 +15,16 @@ TINY_WIDTH = 0.0625
 """Channel multiplier of the test I3D (53k parameters): the real architecture, at a test's cost."""
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread, as the harness runs explainers (``evaluate.threads``). On this 2-core machine
+    under load, two threads made a tiny-model backward pass take seconds instead of milliseconds."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def _tiny_state() -> dict[str, torch.Tensor]:
     return build_model(width=TINY_WIDTH, seed=0).state_dict()

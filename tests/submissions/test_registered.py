@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from captum.attr import KernelShap
 
 from benchmark.explain import (
@@ -127,7 +126,10 @@ def test_batched_call_equals_per_clip_calls(tiny_model, tiny_clips):
 
 
 def test_supervoxel_methods_match_captums_own_output_shape(tiny_model, tiny_clips):
-    """LIME/KernelSHAP spread the supervoxel weights themselves; the result must equal Captum's."""
+    """LIME/KernelSHAP spread the supervoxel weights themselves; the result must equal Captum's.
+
+    To rounding: the submission runs the model channels-last (bit-for-bit equality in Captum's
+    layout is tested in tests/explain/test_explain_surrogates.py)."""
     clips, baselines = tiny_clips
     name = "kernel_shap"
     params = merge_params(load_submission(SUBMISSIONS[name]).params, TEST_OVERRIDES[name])
@@ -142,4 +144,5 @@ def test_supervoxel_methods_match_captums_own_output_shape(tiny_model, tiny_clip
             n_samples=params["n_samples"],
             perturbations_per_eval=params["n_samples"],
         )
-    assert torch.equal(ours, captums)
+    assert ours.shape == captums.shape and captums.abs().max() > 0
+    assert torch.allclose(ours, captums, rtol=1e-5, atol=1e-7 * float(captums.abs().max()))
