@@ -153,3 +153,49 @@ def forward_batch_size(
         if n_samples % size == 0 or n_samples % size >= ONEDNN_MIN_BATCH:
             return size
     return limit
+
+
+def step_batch_size(
+    sample_shape: Sequence[int],
+    n_steps: int,
+    examples: int,
+    *,
+    budget_bytes: float,
+    device: torch.device | str,
+    channels_last: bool,
+) -> int:
+    """Captum's ``internal_batch_size`` for a path method (Integrated Gradients, also under NoiseTunnel).
+
+    Captum evaluates ``internal_batch_size // examples`` integration steps of all ``examples`` inputs
+    per forward + backward call, so the answer is a multiple of ``examples``. It is the largest that the
+    memory budget allows (with :data:`BACKWARD_ACTIVATION_FACTOR`), capped like :func:`forward_batch_size`;
+    channels-last on a CPU, the smallest number of steps per call that keeps every call, the last one
+    included, at :data:`ONEDNN_MIN_BATCH` samples or more, where that is possible.
+
+    Args:
+        sample_shape: one model input sample, e.g. ``(3, T, H, W)``.
+        n_steps: integration steps (>= 1).
+        examples: inputs integrated together (clips x noise samples; >= 1).
+        budget_bytes, device, channels_last: as for :func:`forward_batch_size`.
+
+    Example:
+        >>> step_batch_size((3, 20, 48, 72), 30, 5, budget_bytes=2 * 1024**3, device="cpu", channels_last=True)
+        25
+    """
+    if n_steps < 1 or examples < 1:
+        raise ValueError(f"step_batch_size: n_steps and examples must be >= 1, got {n_steps}, {examples}.")
+    on_cpu = torch.device(device).type == "cpu"
+    cl_cpu = on_cpu and channels_last
+    cap = CPU_CHANNELS_LAST_MAX_BATCH if cl_cpu else max_batch_for(device)
+    limit = batch_size_for(
+        sample_shape, budget_bytes=budget_bytes, activation_factor=BACKWARD_ACTIVATION_FACTOR,
+        maximum=n_steps * examples, cap=max(cap, examples),
+    )
+    max_steps = max(1, min(n_steps, limit // examples))
+    if cl_cpu and n_steps > max_steps:
+        first = -(-ONEDNN_MIN_BATCH // examples)
+        for steps in range(first, max_steps + 1):
+            rest = n_steps % steps
+            if rest == 0 or rest * examples >= ONEDNN_MIN_BATCH:
+                return steps * examples
+    return max_steps * examples

@@ -26,8 +26,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"Input 20x{report['input'][0]}x{report['input'][1]}, I3D width {report['model_width']} ({report['model']}), "
         f"{report['threads']} threads; medians over {report['clips']} clips after a warm-up "
         f"(Captum defaults: {report['captum_clips']} clip). Floor: {floor['forward_ms_per_sample']:.1f} ms per "
-        f"forward sample (batch {floor['forward_batch']}), {floor['backward_ms_per_sample']:.1f} ms per backward "
-        f"sample (batch {floor['backward_batch']}).",
+        f"forward sample (batch {floor['forward_batch']}, {floor.get('forward_layout', 'contiguous')}), "
+        f"{floor['backward_ms_per_sample']:.1f} ms per backward sample (batch {floor['backward_batch']}, "
+        f"{floor.get('backward_layout', 'contiguous')}).",
         "",
         "| method | ours (s/clip) | fwd | bwd | floor (s) | ours / floor | Captum default (s) | Captum / ours "
         "| 40 clips (s) |",

@@ -120,8 +120,9 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
     log(f"perf: {config.profile} profile, input {input_hw}, width {width}, {threads} threads, {model_source}")
 
     floor = measure_floor(model, sample_shape, target=TARGET, repeats=config.repeats, max_batch=config.max_batch)
-    log(f"perf: floor forward {floor.forward_s * 1e3:.1f} ms/sample (batch {floor.forward_batch}), "
-        f"backward {floor.backward_s * 1e3:.1f} ms/sample (batch {floor.backward_batch})")
+    log(f"perf: floor forward {floor.forward_s * 1e3:.1f} ms/sample (batch {floor.forward_batch}, "
+        f"{floor.forward_layout}), backward {floor.backward_s * 1e3:.1f} ms/sample (batch {floor.backward_batch}, "
+        f"{floor.backward_layout})")
 
     rows = []
     for name in methods:
@@ -178,6 +179,7 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
         "floor": {
             "forward_ms_per_sample": floor.forward_s * 1e3, "backward_ms_per_sample": floor.backward_s * 1e3,
             "forward_batch": floor.forward_batch, "backward_batch": floor.backward_batch,
+            "forward_layout": floor.forward_layout, "backward_layout": floor.backward_layout,
             "forward_ms_by_batch": {str(k): v * 1e3 for k, v in floor.forward_by_batch.items()},
             "train_ms_by_batch": {str(k): v * 1e3 for k, v in floor.train_by_batch.items()},
         },

@@ -9,12 +9,8 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import nn
 
-from benchmark.explain.batching import (
-    BACKWARD_ACTIVATION_FACTOR,
-    batch_size_for,
-    max_batch_for,
-    memory_budget_bytes,
-)
+from benchmark.explain.batching import memory_budget_bytes, step_batch_size
+from benchmark.explain.surrogates import model_memory_format
 
 
 def explain(
@@ -32,14 +28,12 @@ def explain(
     Deterministic: ``generator`` is not used. Cost: ``n_steps`` forward + backward samples per clip.
     """
     n_steps = int(params["n_steps"])
-    batch = batch_size_for(
-        clips.shape[1:],
-        budget_bytes=memory_budget_bytes(params),
-        activation_factor=BACKWARD_ACTIVATION_FACTOR,
-        maximum=n_steps * clips.shape[0],
-        cap=max_batch_for(clips.device),
+    layout = model_memory_format(clips)  # channels-last on a CPU: about 1.3x faster in batches of 16 or more
+    batch = step_batch_size(
+        clips.shape[1:], n_steps, 1 * clips.shape[0], budget_bytes=memory_budget_bytes(params),
+        device=clips.device, channels_last=layout == torch.channels_last_3d,
     )
-    attributions = IntegratedGradients(model).attribute(
+    attributions = IntegratedGradients(lambda x: model(x.contiguous(memory_format=layout))).attribute(
         clips.detach().clone(),
         baselines=baselines.detach().clone(),
         target=target,

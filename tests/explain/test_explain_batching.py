@@ -70,3 +70,27 @@ def test_forward_batch_size_cases():
     assert forward_batch_size((3, 20, 158, 237), 200, channels_last=True, budget_bytes=GB / 2, device="cpu") == 7
     with pytest.raises(ValueError, match="forward_batch_size"):
         forward_batch_size((3, 4), 0, channels_last=True, **kwargs)
+
+
+@pytest.mark.parametrize("n_steps,examples", [(30, 1), (30, 5), (50, 2), (7, 3), (1, 1), (30, 40)])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_step_batch_size_is_a_whole_number_of_steps_within_the_cap(n_steps, examples, channels_last):
+    from benchmark.explain.batching import CPU_CHANNELS_LAST_MAX_BATCH, ONEDNN_MIN_BATCH, step_batch_size
+
+    size = step_batch_size((3, 20, 48, 72), n_steps, examples, budget_bytes=2 * 1024**3, device="cpu",
+                           channels_last=channels_last)
+    assert size % examples == 0 and 1 <= size // examples <= n_steps
+    assert size <= max(examples, CPU_CHANNELS_LAST_MAX_BATCH if channels_last else 16)
+    if channels_last and n_steps * examples > CPU_CHANNELS_LAST_MAX_BATCH:
+        steps = size // examples
+        calls = [min(steps, n_steps - s) * examples for s in range(0, n_steps, steps)]
+        assert min(calls) >= ONEDNN_MIN_BATCH or examples >= ONEDNN_MIN_BATCH
+
+
+def test_step_batch_size_respects_the_memory_budget():
+    from benchmark.explain.batching import step_batch_size
+
+    small = step_batch_size((3, 20, 158, 237), 30, 5, budget_bytes=0.5 * 1024**3, device="cpu", channels_last=True)
+    assert small == 5  # one step of the five noisy copies per call
+    with pytest.raises(ValueError, match="n_steps"):
+        step_batch_size((3, 4, 8, 8), 0, 1, budget_bytes=1e9, device="cpu", channels_last=True)
