@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.explain.batching import ONEDNN_MIN_BATCH
 from benchmark.explain.counting import PassCounter
 from benchmark.explain.geometry import count_windows
 
@@ -159,8 +160,16 @@ def _check_clip_pair(clips: torch.Tensor, baselines: torch.Tensor) -> None:
         )
 
 
+def _fast_layout(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in ``torch.channels_last_3d`` for a CPU batch of at least :data:`ONEDNN_MIN_BATCH` samples
+    (the I3D's pooling runs about twice as fast there), else unchanged; the values are the same."""
+    if x.dim() == 5 and x.device.type == "cpu" and x.shape[0] >= ONEDNN_MIN_BATCH:
+        return x.contiguous(memory_format=torch.channels_last_3d)
+    return x
+
+
 def _target_probability(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
-    out = model(x)
+    out = model(_fast_layout(x))
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or not 0 <= target < out.shape[1]:
         raise ValueError(
             f"occlusion: the model must map (B, C, T, H, W) to (B, classes) with target {target} < classes, "
@@ -679,6 +688,7 @@ class IncrementalOcclusion:
         """The I3D from the layer after ``stop`` to the softmax (the network's own modules)."""
         net = self.net
         started = False
+        h = _fast_layout(h)
         for name, module in net.named_children():
             if name == "avg_pool":
                 break
