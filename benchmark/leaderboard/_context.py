@@ -48,6 +48,8 @@ PROVENANCE_LABELS: Mapping[str, str] = {
     "n_thresholds": "Thresholds N",
     "evaluate_seed": "Evaluation seed",
     "hardware": "Hardware",
+    "workers": "Parallel workers",
+    "sandbox": "Worker sandbox",
     "packages": "Package",
     "checkpoint_meta": "Checkpoint",
 }

@@ -247,6 +247,10 @@ def _scoring(model, clips, baselines, masks, params) -> dict[str, Any]:
         with torch.inference_mode():
             return model(x)[:, TARGET]
 
+    def forward_ours(x: torch.Tensor) -> torch.Tensor:  # as benchmark.evaluate.probability_forward runs it
+        with torch.inference_mode():
+            return model(x.contiguous(memory_format=torch.channels_last_3d))[:, TARGET]
+
     # a dense random map: the worst case for deletion/insertion (no two thresholds share a selection)
     E = torch.from_numpy(np.random.default_rng(0).random(clips.shape[2:])).float()
     ours_di, plain_di, ours_hc, plain_hc = [], [], [], []
@@ -254,7 +258,7 @@ def _scoring(model, clips, baselines, masks, params) -> dict[str, Any]:
         with torch.inference_mode():
             p_x, p_b = float(forward(clips[i : i + 1])[0]), float(forward(baselines[i : i + 1])[0])
         t0 = time.perf_counter()
-        di = deletion_insertion(forward, clips[i], E, baselines[i], n_thr, batch_size=batch, p_clip=p_x,
+        di = deletion_insertion(forward_ours, clips[i], E, baselines[i], n_thr, batch_size=batch, p_clip=p_x,
                                 p_baseline=p_b)
         ours_di.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
