@@ -44,7 +44,7 @@ def new_submission(name: str, root: str | Path = "submissions", *, template: str
     files = {
         META_FILE: TEMPLATE_DIR / template / META_FILE,
         CODE_FILE: TEMPLATE_DIR / template / CODE_FILE,
-        "dvc.yaml": TEMPLATE_DIR / "dvc.yaml",
+        "dvc.yaml": TEMPLATE_DIR / "dvc.yaml.in",  # not named dvc.yaml: DVC would collect it as a stage
     }
     staging = Path(tempfile.mkdtemp(prefix=f".new-{name}-", dir=root))
     try:

@@ -19,10 +19,10 @@ DVC = Path(sys.executable).with_name("dvc")
 
 @pytest.mark.parametrize("name", sorted(discover(REPO / "submissions")))
 def test_each_submission_has_the_template_stage(name):
-    expected = (TEMPLATE_DIR / "dvc.yaml").read_text().replace("{{NAME}}", name)
+    expected = (TEMPLATE_DIR / "dvc.yaml.in").read_text().replace("{{NAME}}", name)
     actual = (REPO / "submissions" / name / "dvc.yaml").read_text()
     assert actual == expected, (f"submissions/{name}/dvc.yaml differs from the template; regenerate it "
-                                "from benchmark/explain/template/dvc.yaml")
+                                "from benchmark/explain/template/dvc.yaml.in")
 
 
 @pytest.mark.skipif(not DVC.exists(), reason="dvc not installed in this environment")
@@ -34,3 +34,11 @@ def test_dvc_sees_one_stage_per_submission_before_the_leaderboard():
         assert f"submissions/{name}/dvc.yaml:evaluate" in out.stdout
     root = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert "results" in root["leaderboard"]["deps"] and root["track"]["always_changed"] is True
+
+
+def test_dvc_collects_only_the_pipeline_and_the_submissions():
+    """Any other dvc.yaml (a template, say) would show up in `dvc status` and break `dvc commit`."""
+    found = sorted(str(p.relative_to(REPO)) for p in REPO.rglob("dvc.yaml")
+                   if not any(part.startswith(".") for part in p.relative_to(REPO).parts))
+    expected = ["dvc.yaml"] + [f"submissions/{n}/dvc.yaml" for n in sorted(discover(REPO / "submissions"))]
+    assert found == sorted(expected)
