@@ -84,7 +84,6 @@ from scipy import stats
 from skimage.metrics import structural_similarity
 from torch import nn
 
-from benchmark import provenance
 from benchmark.config import ConfigError, active_profile, get
 from benchmark.metrics.statistics import bootstrap_ci
 from benchmark.results import atomic_dir, write_json
@@ -353,27 +352,6 @@ def _interval(values: Sequence[float], resamples: int, seed: int) -> dict[str, f
     return {"mean": float(ci.mean), "ci_low": float(ci.low), "ci_high": float(ci.high)}
 
 
-def _context(
-    params: Mapping[str, Any], paths: Paths, ckpt_meta: Mapping[str, Any], device: str, threads: int
-) -> dict[str, Any]:
-    profile = active_profile(params)
-    return {
-        "benchmark_version": provenance.benchmark_version(),
-        "git_commit": provenance.git_commit(paths.root),
-        "profile": profile.name,
-        "input": list(profile.input),
-        "model_width": profile.model_width,
-        "data_source": get(params, "data.source"),
-        "checkpoint_hash": provenance.file_sha256(paths.checkpoint),
-        "checkpoint_meta": {
-            k: v for k, v in ckpt_meta.items() if isinstance(v, (str, int, float, bool, list))
-        },
-        "evaluate_seed": int(get(params, "evaluate.seed")),
-        "hardware": provenance.hardware(device, threads),
-        "packages": provenance.package_versions(),
-    }
-
-
 def _meta(name: str, submission: Any, merged: Mapping[str, Any] | None) -> dict[str, Any]:
     if submission is None:
         return {"submission": name, "display_name": name, "params": {}}
@@ -421,7 +399,7 @@ def sanity_check(
         FileNotFoundError / ValueError: the benchmark's own inputs (submission folder, checkpoint,
             data, ``params.yaml: sanity``) are missing or inconsistent. Nothing the submission does raises.
     """
-    from benchmark.evaluate import TARGET, Paths, prepare_run, sandbox_provenance
+    from benchmark.evaluate import TARGET, Paths, prepare_run, run_context, sandbox_provenance
     from benchmark.explain.contract import SubmissionError, load_submission
     from benchmark.model.checkpoint import save_checkpoint
     from benchmark.runner import Failure, RunSpec, run_submissions
@@ -464,7 +442,7 @@ def sanity_check(
             "ssim": "skimage structural_similarity per frame, maps normalised by their clip maximum, "
             "data_range 1, mean over frames",
         },
-        "provenance": _context(params, paths, ckpt_meta, device, threads),
+        "provenance": run_context(params, paths, run),
     }
 
     try:

@@ -37,7 +37,7 @@ def max_batch_for(device: torch.device | str) -> int:
 ONEDNN_MIN_BATCH = 16
 """On one CPU thread PyTorch sends a 1x1x1 convolution to oneDNN only from batch 16 on; below, its
 native kernel returns contiguous activations, and ``max_pool3d`` on those is slow. A channels-last
-forward (:func:`benchmark.explain.surrogates.model_memory_format`) is therefore fast only in batches
+forward (:func:`model_memory_format`) is therefore fast only in batches
 of at least this many samples. Measured (I3D width 0.25, 20x48x72, one thread, ``torch.inference_mode``):
 7.0-8.1 ms per sample channels-last at batch 16-64, 13.4-14.2 ms at batch 8-15, and 14.3 ms at batch 16
 contiguous."""
@@ -45,6 +45,15 @@ contiguous."""
 CPU_CHANNELS_LAST_MAX_BATCH = 32
 """The largest channels-last batch on a CPU: per-sample time is flat from 16 to 40 (see
 :data:`ONEDNN_MIN_BATCH`); the room above 16 lets :func:`forward_batch_size` avoid a short last batch."""
+
+def model_memory_format(clip: torch.Tensor) -> torch.memory_format:
+    """The memory layout to run the I3D in for ``clip`` (5-D): ``torch.channels_last_3d`` on a CPU
+    (from batch :data:`ONEDNN_MIN_BATCH` on about twice as fast, and no slower below), else
+    ``torch.contiguous_format`` (not measured on accelerators). The values are the same either way."""
+    if clip.dim() == 5 and clip.device.type == "cpu":
+        return torch.channels_last_3d
+    return torch.contiguous_format
+
 
 FORWARD_ACTIVATION_FACTOR = 8.0
 """Peak memory of a no-grad forward, in multiples of the input sample's size (I3D, measured order)."""

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.explain.batching import ONEDNN_MIN_BATCH
+from benchmark.explain.batching import ONEDNN_MIN_BATCH, model_memory_format
 from benchmark.explain.counting import PassCounter
 from benchmark.explain.geometry import count_windows
 
@@ -163,9 +163,7 @@ def _check_clip_pair(clips: torch.Tensor, baselines: torch.Tensor) -> None:
 def _fast_layout(x: torch.Tensor) -> torch.Tensor:
     """``x`` in ``torch.channels_last_3d`` for a CPU batch of at least :data:`ONEDNN_MIN_BATCH` samples
     (the I3D's pooling runs about twice as fast there), else unchanged; the values are the same."""
-    if x.dim() == 5 and x.device.type == "cpu" and x.shape[0] >= ONEDNN_MIN_BATCH:
-        return x.contiguous(memory_format=torch.channels_last_3d)
-    return x
+    return x.contiguous(memory_format=model_memory_format(x)) if x.shape[0] >= ONEDNN_MIN_BATCH else x
 
 
 def _target_probability(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:

@@ -40,7 +40,9 @@ from captum.attr import Lime
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-__all__ = ["surrogate_weights", "kernel_shap_kwargs", "model_memory_format"]
+from benchmark.explain.batching import model_memory_format
+
+__all__ = ["surrogate_weights", "kernel_shap_kwargs"]
 
 
 def kernel_shap_kwargs(num_features: int) -> dict[str, Any]:
@@ -52,17 +54,6 @@ def kernel_shap_kwargs(num_features: int) -> dict[str, Any]:
     probs = torch.tensor(num_features - 1) / (sizes * (num_features - sizes))
     probs[0] = 0.0
     return {"num_select_distribution": Categorical(probs)}
-
-
-def model_memory_format(clip: torch.Tensor) -> torch.memory_format:
-    """The memory format :func:`surrogate_weights` runs the model in by default.
-
-    ``torch.channels_last_3d`` for a 5-D clip on a CPU (measured faster there, see the module notes),
-    else ``torch.contiguous_format`` (not measured on accelerators).
-    """
-    if clip.dim() == 5 and clip.device.type == "cpu":
-        return torch.channels_last_3d
-    return torch.contiguous_format
 
 
 def surrogate_weights(

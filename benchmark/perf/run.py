@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from benchmark.config import PAPER_INPUT, active_profile, load_params
-from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for
+from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for, model_memory_format
 from benchmark.explain.contract import load_submission
 from benchmark.explain.counting import PassCounter
 from benchmark.explain.geometry import scale_window
@@ -249,7 +249,7 @@ def _scoring(model, clips, baselines, masks, params) -> dict[str, Any]:
 
     def forward_ours(x: torch.Tensor) -> torch.Tensor:  # as benchmark.evaluate.probability_forward runs it
         with torch.inference_mode():
-            return model(x.contiguous(memory_format=torch.channels_last_3d))[:, TARGET]
+            return model(x.contiguous(memory_format=model_memory_format(x)))[:, TARGET]
 
     # a dense random map: the worst case for deletion/insertion (no two thresholds share a selection)
     E = torch.from_numpy(np.random.default_rng(0).random(clips.shape[2:])).float()

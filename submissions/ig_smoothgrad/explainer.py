@@ -9,9 +9,8 @@ import torch
 from captum.attr import IntegratedGradients, NoiseTunnel
 from torch import nn
 
-from benchmark.explain.batching import memory_budget_bytes, step_batch_size
+from benchmark.explain.batching import memory_budget_bytes, model_memory_format, step_batch_size
 from benchmark.explain.seeding import seeded
-from benchmark.explain.surrogates import model_memory_format
 
 
 def explain(

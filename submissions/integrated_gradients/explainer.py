@@ -9,8 +9,7 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import nn
 
-from benchmark.explain.batching import memory_budget_bytes, step_batch_size
-from benchmark.explain.surrogates import model_memory_format
+from benchmark.explain.batching import memory_budget_bytes, model_memory_format, step_batch_size
 
 
 def explain(

@@ -17,10 +17,10 @@ import torch
 from captum.attr import KernelShap
 from torch import nn
 
-from benchmark.explain.batching import forward_batch_size, memory_budget_bytes
+from benchmark.explain.batching import forward_batch_size, memory_budget_bytes, model_memory_format
 from benchmark.explain.seeding import seeded
 from benchmark.explain.supervoxels import slic_supervoxels
-from benchmark.explain.surrogates import kernel_shap_kwargs, model_memory_format, surrogate_weights
+from benchmark.explain.surrogates import kernel_shap_kwargs, surrogate_weights
 
 
 def explain(

@@ -19,10 +19,10 @@ from captum.attr import Lime
 from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
-from benchmark.explain.batching import forward_batch_size, memory_budget_bytes
+from benchmark.explain.batching import forward_batch_size, memory_budget_bytes, model_memory_format
 from benchmark.explain.seeding import seeded
 from benchmark.explain.supervoxels import slic_supervoxels
-from benchmark.explain.surrogates import model_memory_format, surrogate_weights
+from benchmark.explain.surrogates import surrogate_weights
 
 
 def explain(

@@ -9,8 +9,9 @@ from captum.attr import KernelShap, Lime
 from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
+from benchmark.explain.batching import model_memory_format
 from benchmark.explain.seeding import seeded
-from benchmark.explain.surrogates import kernel_shap_kwargs, model_memory_format, surrogate_weights
+from benchmark.explain.surrogates import kernel_shap_kwargs, surrogate_weights
 
 
 class _Scorer(nn.Module):
