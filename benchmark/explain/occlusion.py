@@ -25,7 +25,8 @@ They differ only in how ``p(x_k)`` is obtained:
   the patches from zero-padded (convolutions) or ``-inf``-padded (max pools) copies of the clean
   activations. The stopping layer is chosen to minimise the estimated multiply-adds.
 
-:func:`occlusion` picks the incremental engine when the model is supported and says why not otherwise.
+:func:`occlusion` picks the incremental engine when the model is supported and large enough for it to pay
+(:data:`AUTO_INCREMENTAL_MIN_GMACS`), and says why not otherwise.
 Every engine reports the multiply-adds its convolutions ran (:class:`OcclusionStats`).
 """
 
@@ -41,8 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmark.explain._i3d import credit_forward, i3d_types, layerwise_support, run_after, unwrap_i3d
 from benchmark.explain.batching import ONEDNN_MIN_BATCH, model_memory_format
-from benchmark.explain.counting import PassCounter
 from benchmark.explain.geometry import count_windows
 
 __all__ = [
@@ -59,6 +60,14 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 ENGINES: tuple[str, ...] = ("auto", "incremental", "batched")
+
+AUTO_INCREMENTAL_MIN_GMACS = 1.0
+"""``engine="auto"`` runs the incremental engine only when a full pass of the I3D costs at least this many
+GMACs: below, its many small per-window kernels cost as much as the multiply-adds they save. Measured with
+``python -m benchmark.perf --engines-only`` (one thread, plain batches of 16+ channels-last): at 0.26 GMAC
+(default profile, width 0.25 at 20x48x72) incremental vs plain wall time was 0.97-1.25x faster per window
+sample and equal over whole clips; at 2.5 GMAC (width 1 at 20x48x72) 1.04-1.35x faster; at 26.6 GMAC
+(the paper's 158x237) 1.9-2.5x faster."""
 
 
 @dataclass
@@ -166,6 +175,13 @@ def _fast_layout(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=model_memory_format(x)) if x.shape[0] >= ONEDNN_MIN_BATCH else x
 
 
+def _fast_clone(x: torch.Tensor) -> torch.Tensor:
+    """A copy of ``x`` already in the layout :func:`_fast_layout` would give it (saves a second copy)."""
+    if x.shape[0] >= ONEDNN_MIN_BATCH:
+        return x.clone(memory_format=model_memory_format(x))
+    return x.clone(memory_format=torch.contiguous_format)
+
+
 def _target_probability(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
     out = model(_fast_layout(x))
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or not 0 <= target < out.shape[1]:
@@ -198,25 +214,29 @@ def occluded_probabilities(
         baseline: ``b``, the same shape.
         boxes: int ``(K, 3, 2)`` ``[lo, hi)`` boxes over ``(T, H, W)`` (see :func:`occlusion_windows`).
         target: the output column.
-        batch_size: occluded clips per model call.
+        batch_size: clips per model call; the clean clip is the first sample of the first call.
 
     Returns:
         ``(p0, p)`` with ``p`` float64 ``(K,)``.
     """
     if batch_size < 1:
         raise ValueError(f"occlusion: batch_size must be >= 1, got {batch_size}.")
-    p = np.empty(len(boxes))
+    # item 0 is the clean clip, item j > 0 is box j - 1: the clean pass shares the first batch, so that
+    # 1 + K samples run in full batches (no separate batch-1 call, which costs ~3 samples on a CPU)
+    total = 1 + len(boxes)
+    q = np.empty(total)
     with torch.inference_mode():
-        p0 = float(_target_probability(model, clip.unsqueeze(0), target)[0])
-        buffer = clip.unsqueeze(0).expand(max(1, min(batch_size, len(boxes))), *clip.shape).clone()
-        for start in range(0, len(boxes), batch_size):
-            chunk = boxes[start : start + batch_size]
-            batch = buffer[: len(chunk)]
-            for slot, ((t0, t1), (h0, h1), (w0, w1)) in zip(batch, chunk):
+        buffer = _fast_clone(clip.unsqueeze(0).expand(min(batch_size, total), *clip.shape))
+        for start in range(0, total, batch_size):
+            stop = min(start + batch_size, total)
+            batch = buffer[: stop - start]
+            occluded = [(slot, boxes[j - 1]) for slot, j in zip(batch, range(start, stop)) if j > 0]
+            for slot, ((t0, t1), (h0, h1), (w0, w1)) in occluded:
                 slot[:, t0:t1, h0:h1, w0:w1] = baseline[:, t0:t1, h0:h1, w0:w1]
-            p[start : start + len(chunk)] = _target_probability(model, batch, target).double().cpu().numpy()
-            for slot, ((t0, t1), (h0, h1), (w0, w1)) in zip(batch, chunk):  # undo, for the next chunk
+            q[start:stop] = _target_probability(model, batch, target).double().cpu().numpy()
+            for slot, ((t0, t1), (h0, h1), (w0, w1)) in occluded:  # undo, for the next chunk
                 slot[:, t0:t1, h0:h1, w0:w1] = clip[:, t0:t1, h0:h1, w0:w1]
+    p0, p = float(q[0]), q[1:]
     return p0, p
 
 
@@ -259,7 +279,7 @@ def batched_occlusion(
         stats.engine = stats.engine or "batched"
         stats.windows = len(boxes)
         stats.forward_samples += clips.shape[0] * (1 + len(boxes))
-        net = _unwrap_i3d(model)[0]
+        net = unwrap_i3d(model)[0]
         if net is not None:
             full = _full_pass_macs(net, tuple(clips.shape[1:]))
             stats.macs += clips.shape[0] * (1 + len(boxes)) * full
@@ -272,36 +292,9 @@ def batched_occlusion(
 # --------------------------------------------------------------------------------------------------
 
 
-def _i3d_types() -> tuple[type, type, type, type, type]:
-    from benchmark.model.i3d import I3D, InceptionBlock, MaxPool3dSame, ProbabilityModel, Unit3D
-
-    return I3D, ProbabilityModel, Unit3D, MaxPool3dSame, InceptionBlock
-
-
-def _unwrap_i3d(model: nn.Module) -> tuple[nn.Module | None, str]:
-    """``(I3D, "")`` when ``model`` is ``[PassCounter(]ProbabilityModel(I3D)[)]``, else ``(None, reason)``."""
-    I3D, ProbabilityModel, *_ = _i3d_types()
-    inner = model
-    while isinstance(inner, PassCounter):
-        inner = inner.model
-    if not isinstance(inner, ProbabilityModel):
-        return None, (
-            f"the model is a {type(inner).__name__}, not benchmark.model.i3d.ProbabilityModel(I3D) "
-            "(optionally inside a PassCounter)"
-        )
-    if type(inner.net) is not I3D:
-        return None, f"the wrapped network is a {type(inner.net).__name__}, not benchmark.model.i3d.I3D"
-    return inner.net, ""
-
-
 def incremental_support(model: nn.Module) -> str:
     """``""`` when :class:`IncrementalOcclusion` supports ``model``, else the reason it does not."""
-    net, reason = _unwrap_i3d(model)
-    if net is None:
-        return reason
-    if any(m.training for m in net.modules()):
-        return "the I3D is in training mode (BatchNorm then mixes the batch, so layers are not local); call .eval()"
-    return ""
+    return layerwise_support(model)
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -349,7 +342,7 @@ def _pool_node(name: str, source: str, pool: nn.Module) -> _Local:
 
 def _i3d_graph(net: nn.Module) -> list[tuple[str, list[_Node]]]:
     """The I3D's feature layers as ``[(child name, nodes)]``; each child ends with a node of its name."""
-    _, _, Unit3D, MaxPool3dSame, InceptionBlock = _i3d_types()
+    _, _, Unit3D, MaxPool3dSame, InceptionBlock = i3d_types()
     stages: list[tuple[str, list[_Node]]] = []
     source = "input"
     for name, child in net.named_children():
@@ -462,7 +455,7 @@ class IncrementalOcclusion:
         if reason:
             raise ValueError(f"IncrementalOcclusion: unsupported model: {reason}.")
         self.model = model
-        self.net = _unwrap_i3d(model)[0]
+        self.net = unwrap_i3d(model)[0]
         self.stages = _i3d_graph(self.net)
         names = [name for name, _ in self.stages]
         if stop is not None and stop not in names:
@@ -610,7 +603,7 @@ class IncrementalOcclusion:
         self.stats.forward_samples += 1 + len(indices)
         self.stats.macs += full + len(indices) * sum(estimates[stop])
         self.stats.plain_macs += (1 + len(indices)) * full
-        _credit_forward(self.model, len(indices))
+        credit_forward(self.model, len(indices))
         return p0, p
 
     def _padded_sources(self, clean: dict[str, torch.Tensor], stop: str) -> dict[tuple[str, str], torch.Tensor]:
@@ -661,7 +654,7 @@ class IncrementalOcclusion:
                 break
         # patch the clean activation of `stop` and run the rest of the network in full
         size, starts = plan.size[stop], plan.start[stop][idx]
-        h = clean[stop].expand(len(idx), *clean[stop].shape[1:]).clone()
+        h = _fast_clone(clean[stop].expand(len(idx), *clean[stop].shape[1:]))
         for slot, patch, s in zip(h, values[stop], starts):
             slot[:, s[0] : s[0] + size[0], s[1] : s[1] + size[1], s[2] : s[2] + size[2]] = patch
         return self._tail(h, stop)[:, target]
@@ -684,17 +677,7 @@ class IncrementalOcclusion:
 
     def _tail(self, h: torch.Tensor, stop: str) -> torch.Tensor:
         """The I3D from the layer after ``stop`` to the softmax (the network's own modules)."""
-        net = self.net
-        started = False
-        h = _fast_layout(h)
-        for name, module in net.named_children():
-            if name == "avg_pool":
-                break
-            if started:
-                h = module(h)
-            started = started or name == stop
-        logits = net.logits(net.dropout(net.avg_pool(h))).flatten(1)
-        return torch.softmax(logits, dim=1)
+        return run_after(self.net, _fast_layout(h), stop)
 
 
 def _needs_padding(node: _Local, source: torch.Tensor) -> bool:
@@ -737,17 +720,6 @@ def _gather(
     return out
 
 
-def _credit_forward(model: nn.Module, samples: int) -> None:
-    """Count ``samples`` incremental model evaluations on the :class:`PassCounter` around ``model``.
-
-    The incremental engine runs the network's layers itself, so the wrapper does not see those
-    evaluations; they are credited here so that forward samples mean the same for every engine.
-    """
-    while isinstance(model, PassCounter):
-        model.add(forward=samples)
-        model = model.model
-
-
 # --------------------------------------------------------------------------------------------------
 # The front door
 # --------------------------------------------------------------------------------------------------
@@ -765,6 +737,7 @@ def occlusion(
     engine: str = "auto",
     stop: str | None = None,
     stats: OcclusionStats | None = None,
+    min_incremental_gmacs: float = AUTO_INCREMENTAL_MIN_GMACS,
 ) -> torch.Tensor:
     """Occlusion attributions ``(B, C, T, H, W)`` with the fastest exact engine for ``model``.
 
@@ -775,15 +748,22 @@ def occlusion(
         window, stride: ``(T, H, W)`` voxels; windows span all channels.
         target: the explained output column.
         batch_size: occluded clips per model call.
-        engine: ``"auto"`` (incremental when supported, else batched), ``"incremental"`` (an error
-            when unsupported) or ``"batched"``.
+        engine: ``"auto"`` (incremental when supported and a full pass costs at least
+            ``min_incremental_gmacs``, else batched), ``"incremental"`` (an error when unsupported) or
+            ``"batched"``. Both engines give the same result to float rounding.
         stop: the incremental engine's last incremental layer (``None``: chosen by estimated MACs).
         stats: an :class:`OcclusionStats` filled in with the engine used, the reason and the cost.
+        min_incremental_gmacs: see :data:`AUTO_INCREMENTAL_MIN_GMACS` (``auto`` only).
     """
     if engine not in ENGINES:
         raise ValueError(f"occlusion: engine must be one of {ENGINES}, got {engine!r}.")
     stats = stats if stats is not None else OcclusionStats()
     reason = incremental_support(model) if engine != "batched" else "the batched engine was asked for"
+    if engine == "auto" and not reason:
+        gmacs = _full_pass_macs(unwrap_i3d(model)[0], tuple(clips.shape[1:])) / 1e9
+        if gmacs < min_incremental_gmacs:
+            reason = (f"a full pass costs {gmacs:.2f} GMAC (< {min_incremental_gmacs:g}), where the incremental "
+                      "engine saves no time")
     if engine == "incremental" and reason:
         raise ValueError(f"occlusion: the incremental engine does not support this model: {reason}.")
     if reason:

@@ -2,8 +2,9 @@
 
 Computes exactly Captum's ``Occlusion`` (windows spanning all channels; the mean drop of
 ``p(target)`` over the windows covering each voxel) with :func:`benchmark.explain.occlusion.occlusion`:
-the exact incremental engine for the project's I3D (only the sub-volumes a window reaches are
-recomputed in the early layers), the batched engine for any other model.
+the exact incremental engine for the project's I3D where a full pass costs at least 1 GMAC (only the
+sub-volumes a window reaches are recomputed in the early layers), plain batches of the clean clip and the
+occluded clips otherwise (a smaller I3D, any other model).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from benchmark.explain.batching import FORWARD_ACTIVATION_FACTOR, batch_size_for, memory_budget_bytes
+from benchmark.explain.batching import forward_batch_size, memory_budget_bytes, model_memory_format
 from benchmark.explain.geometry import count_windows, scale_window
 from benchmark.explain.occlusion import occlusion
 
@@ -39,12 +40,13 @@ def explain(
     channels, _, height, width = clips.shape[1:]
     window = scale_window(params["window"], (height, width))
     stride = scale_window(params["stride"], (height, width))
-    batch = batch_size_for(
+    # the clean clip and every window: batches of at least 16 channels-last on a CPU, none left short
+    batch = forward_batch_size(
         clips.shape[1:],
+        1 + count_windows(clips.shape[1:], (channels, *window), (channels, *stride)),
         budget_bytes=memory_budget_bytes(params),
-        activation_factor=FORWARD_ACTIVATION_FACTOR,
-        maximum=count_windows(clips.shape[1:], (channels, *window), (channels, *stride)),
-        cap=int(params["max_batch"]),
+        device=clips.device,
+        channels_last=model_memory_format(clips) == torch.channels_last_3d,
     )
     return occlusion(
         model,

@@ -86,3 +86,24 @@ def good_yaml() -> str:
 @pytest.fixture
 def good_code() -> str:
     return GOOD_CODE
+
+
+def _calibrated_i3d(clips: torch.Tensor) -> nn.Module:
+    """A tiny eval-mode ``ProbabilityModel(I3D)`` whose BatchNorm statistics come from ``clips``
+    ``(N, 3, T, H, W)``, so that occluding or mixing parts of a clip moves p noticeably."""
+    from benchmark.model.i3d import ProbabilityModel, build_model
+
+    net = build_model(width=0.0625, seed=0)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.momentum = 1.0
+    with torch.no_grad():
+        net.train()
+        net(clips)
+    return ProbabilityModel(net).eval()
+
+
+@pytest.fixture(scope="session")
+def calibrated_i3d():
+    """``clips -> model``: see :func:`_calibrated_i3d`."""
+    return _calibrated_i3d

@@ -27,18 +27,6 @@ SHAPE = (3, 20, 24, 36)
 WINDOW, STRIDE = (6, 8, 10), (5, 7, 9)  # 4 x 4 x 4 = 64 overlapping windows; the last one per axis is cropped
 
 
-def _calibrated_i3d(clips: torch.Tensor) -> nn.Module:
-    """A tiny I3D whose BatchNorm statistics come from the clips, so occlusion moves p noticeably."""
-    net = build_model(width=0.0625, seed=0)
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm3d):
-            module.momentum = 1.0
-    with torch.no_grad():
-        net.train()
-        net(clips)
-    return ProbabilityModel(net).eval()
-
-
 @pytest.fixture(scope="module")
 def clip_pair() -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(3)
@@ -48,9 +36,9 @@ def clip_pair() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def i3d64(clip_pair) -> nn.Module:
+def i3d64(clip_pair, calibrated_i3d) -> nn.Module:
     clip, baseline = clip_pair
-    return _calibrated_i3d(torch.cat([clip, baseline])).double()
+    return calibrated_i3d(torch.cat([clip, baseline])).double()
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +89,13 @@ def test_incremental_engine_is_exact_in_float64(i3d64, clip_pair, reference64, s
     assert engine.stats.stop == (stop or engine.stats.stop) and engine.stats.windows == 64
 
 
-def test_incremental_engine_matches_captum_within_1e4_in_float32(clip_pair):
+def test_incremental_engine_matches_captum_within_1e4_in_float32(clip_pair, calibrated_i3d):
     clip, baseline = clip_pair
-    model = _calibrated_i3d(torch.cat([clip, baseline]))
+    model = calibrated_i3d(torch.cat([clip, baseline]))
     counter = PassCounter(model)
     stats = OcclusionStats()
-    ours = occlusion(counter, clip, baseline, window=WINDOW, stride=STRIDE, target=1, batch_size=16, stats=stats)
+    ours = occlusion(counter, clip, baseline, window=WINDOW, stride=STRIDE, target=1, batch_size=16, stats=stats,
+                     min_incremental_gmacs=0)
     assert stats.engine == "incremental" and stats.reason == ""
     assert counter.counts.forward == 1 + 64 and counter.counts.backward == 0
     reference = _captum(model, clip, baseline)
@@ -152,10 +141,37 @@ def test_stats_report_fewer_macs_than_plain_occlusion(clip_pair):
     clip, baseline = clip_pair
     stats = OcclusionStats()
     model = ProbabilityModel(build_model(width=0.0625, seed=0)).eval()
-    occlusion(model, clip, baseline, window=(4, 6, 9), stride=(4, 6, 9), target=1, batch_size=64, stats=stats)
+    occlusion(model, clip, baseline, window=(4, 6, 9), stride=(4, 6, 9), target=1, batch_size=64, stats=stats,
+              min_incremental_gmacs=0)
     assert stats.forward_samples == 1 + count_windows(SHAPE, (3, 4, 6, 9), (3, 4, 6, 9))
     assert stats.plain_macs > stats.macs > 0 and math.isfinite(stats.mac_ratio)
     batched = OcclusionStats()
     occlusion(model, clip, baseline, window=(10, 24, 36), stride=(10, 24, 36), target=1, batch_size=2,
               engine="batched", stats=batched)
     assert batched.engine == "batched" and batched.macs == batched.plain_macs
+
+
+def test_auto_keeps_plain_batches_for_a_model_too_small_to_gain(clip_pair):
+    clip, baseline = clip_pair
+    model = ProbabilityModel(build_model(width=0.0625, seed=0)).eval()
+    stats = OcclusionStats()
+    auto = occlusion(model, clip, baseline, window=(4, 6, 9), stride=(4, 6, 9), target=1, batch_size=8, stats=stats)
+    assert stats.engine == "batched" and "GMAC" in stats.reason and stats.macs == stats.plain_macs
+    forced = occlusion(model, clip, baseline, window=(4, 6, 9), stride=(4, 6, 9), target=1, batch_size=8,
+                       engine="incremental")
+    torch.testing.assert_close(auto, forced, rtol=1e-5, atol=1e-7)
+
+
+def test_the_clean_pass_shares_the_first_batch(i3d64, clip_pair):
+    clip, baseline = (t[0].double() for t in clip_pair)
+    boxes = occlusion_windows(SHAPE[1:], (4, 6, 9), (4, 6, 9))
+    calls: list[int] = []
+    handle = i3d64.register_forward_pre_hook(lambda module, args: calls.append(args[0].shape[0]))
+    try:
+        p0, p = occluded_probabilities(i3d64, clip, baseline, boxes, target=1, batch_size=len(boxes) + 1)
+    finally:
+        handle.remove()
+    assert calls == [1 + len(boxes)]
+    with torch.inference_mode():
+        alone = float(i3d64(clip.unsqueeze(0))[0, 1])
+    assert p0 == pytest.approx(alone, abs=1e-12) and p.shape == (len(boxes),)
