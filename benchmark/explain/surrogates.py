@@ -28,21 +28,105 @@ thread: 14.3 ms per forward sample at batch 16 contiguous, 7.0-7.8 ms channels-l
 may pick other kernels for the other layout, so model outputs can differ in the last bits (about
 1e-11 on the I3D's probabilities) and the surrogate weights from Captum's by rounding (relative
 differences of 2e-7 to 6e-6 on real UCSD clips with the trained model).
+
+On the project's I3D (``engine="auto"``) the perturbed clips are not even built: the model's first
+convolution is split by feature (:mod:`benchmark.explain.stem_split`), so a batch costs one matrix
+product instead of its first convolutions and its copies of the clip. The similarity must then come
+from the interpretable samples alone: KernelSHAP's kernel reads only them, and LIME's exponential
+kernel is computed from per-feature sums by :class:`FeatureExpKernel` (the distance between ``x`` and
+``x_z`` adds up over the features ``x_z`` takes from the baseline). Other similarity functions and other
+models take the path above. The weights equal the plain path's to rounding (the tests check both).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
-from captum.attr import Lime
+from captum.attr import KernelShap, Lime
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from benchmark.explain._i3d import credit_forward
 from benchmark.explain.batching import model_memory_format
+from benchmark.explain.stem_split import stem_split
 
-__all__ = ["surrogate_weights", "kernel_shap_kwargs"]
+__all__ = ["ENGINES", "FeatureExpKernel", "surrogate_weights", "kernel_shap_kwargs"]
+
+ENGINES: tuple[str, ...] = ("auto", "plain")
+"""``auto``: split the I3D's first convolution by feature where possible; ``plain``: build every clip."""
+
+_STEM_BUDGET_BYTES = 1024**3
+"""The most memory the per-feature first-layer responses may take (70 supervoxels: 39 MB at the default
+profile, 1.7 GB at the paper's 158x237 with the full-width I3D, which then takes the plain path)."""
+
+
+class FeatureExpKernel:
+    """Captum's exponential similarity kernel (``get_exp_kernel_similarity_function``), also computable
+    from interpretable samples alone.
+
+    ``similarity = exp(-d^2 / (2 * kernel_width^2))`` with ``d`` the Euclidean distance, or one minus
+    the cosine similarity, between the flattened clip ``x`` and the perturbed clip ``x_z``. Called
+    like Captum's kernel (``(original, perturbed, sample, **kwargs) -> float``) it computes exactly that.
+    :meth:`for_features` returns the same function of the samples ``z`` (``(n, K)``) for clips made of
+    features of ``x`` or ``b``: the squared distance, the dot product and the norms add up over the
+    features, so they come from per-feature sums (float64) without building ``x_z``.
+
+    Args:
+        distance: ``"euclidean"`` or ``"cosine"``.
+        kernel_width: the kernel's width.
+    """
+
+    def __init__(self, distance: str = "euclidean", kernel_width: float = 1.0) -> None:
+        if distance not in ("euclidean", "cosine"):
+            raise ValueError(f"FeatureExpKernel: distance must be 'euclidean' or 'cosine', got {distance!r}.")
+        if not kernel_width > 0:
+            raise ValueError(f"FeatureExpKernel: kernel_width must be > 0, got {kernel_width!r}.")
+        self.distance, self.kernel_width = distance, float(kernel_width)
+
+    def __call__(self, original_inp: torch.Tensor, perturbed_inp: torch.Tensor, _sample: Any, **_: Any) -> float:
+        x, y = original_inp.flatten().float(), perturbed_inp.flatten().float()
+        if self.distance == "euclidean":
+            d = torch.norm(x - y)
+        else:
+            d = 1 - torch.nn.functional.cosine_similarity(x, y, dim=0)
+        return math.exp(-1 * (d**2) / (2 * (self.kernel_width**2)))
+
+    def for_features(
+        self, clip: torch.Tensor, baseline: torch.Tensor, feature_mask: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``z (n, K) -> similarities (n,)`` (float64) for ``x`` = ``clip``, ``b`` = ``baseline``
+        (``(1, C, T, H, W)``) and ``feature_mask`` ``(T, H, W)`` with ids ``0..K-1``."""
+        ids = feature_mask.flatten().to(clip.device)
+        k = int(ids.max()) + 1
+        x = clip[0].double().flatten(1)  # (C, T*H*W)
+        b = baseline[0].double().flatten(1)
+
+        def per_feature(values: torch.Tensor) -> torch.Tensor:  # (C, THW) -> (K,)
+            return torch.zeros(k, dtype=torch.float64, device=clip.device).index_add_(0, ids, values.sum(0))
+
+        width2 = 2 * self.kernel_width**2
+        if self.distance == "euclidean":
+            dd = per_feature((x - b) ** 2)
+
+            def similarities(z: torch.Tensor) -> torch.Tensor:
+                d2 = (1 - z.double()) @ dd
+                return torch.exp(-d2.clamp(min=0) / width2)
+
+            return similarities
+        xx, xb, bb = per_feature(x * x), per_feature(x * b), per_feature(b * b)
+
+        def cosine(z: torch.Tensor) -> torch.Tensor:
+            z = z.double()
+            dot = z @ xx + (1 - z) @ xb
+            norm = torch.sqrt(xx.sum()) * torch.sqrt((z @ xx + (1 - z) @ bb).clamp(min=0))
+            d = 1 - dot / norm.clamp(min=1e-8)
+            return torch.exp(-(d**2) / width2)
+
+        return cosine
 
 
 def kernel_shap_kwargs(num_features: int) -> dict[str, Any]:
@@ -68,6 +152,7 @@ def surrogate_weights(
     batch_size: int,
     extra_kwargs: dict[str, Any] | None = None,
     memory_format: torch.memory_format | None = None,
+    engine: str = "auto",
 ) -> torch.Tensor:
     """The surrogate's weights, one per feature, as Captum's ``explainer.attribute`` computes them.
 
@@ -85,6 +170,11 @@ def surrogate_weights(
             functions (KernelSHAP: :func:`kernel_shap_kwargs`).
         memory_format: the layout of the batches the model sees (``None``: :func:`model_memory_format`;
             ``torch.contiguous_format``: Captum's). ``similarity_func`` sees contiguous samples, as in Captum.
+            Plain engine only.
+        engine: ``"auto"``: the first-convolution split (:mod:`benchmark.explain.stem_split`) when the model
+            is the project's eval-mode I3D, the responses fit in 1 GiB and the similarity can come from the
+            samples (KernelSHAP's kernel, :class:`FeatureExpKernel`); else, and with ``"plain"``, every
+            perturbed clip is built and run.
 
     Returns:
         ``(K,)`` weights (what ``return_input_shape=False`` returns, flattened).
@@ -101,6 +191,8 @@ def surrogate_weights(
         )
     if n_samples < 1 or batch_size < 1:
         raise ValueError(f"surrogate_weights: n_samples and batch_size must be >= 1, got {n_samples}, {batch_size}.")
+    if engine not in ENGINES:
+        raise ValueError(f"surrogate_weights: engine must be one of {ENGINES}, got {engine!r}.")
     layout = model_memory_format(clip) if memory_format is None else memory_format
     num_features = int(feature_mask.max()) + 1
     full_mask = feature_mask.expand_as(clip[0]).unsqueeze(0)
@@ -109,6 +201,27 @@ def surrogate_weights(
 
     draw = _sampler(explainer, clip, kwargs)
     samples = torch.cat([draw() for _ in range(n_samples)])  # (n, K): drawn in Captum's order
+    similarity = _sample_similarity(explainer, clip, baseline, feature_mask, kwargs) if engine == "auto" else None
+    split = None
+    if similarity is not None:
+        split, _ = stem_split(model, clip, baseline, feature_mask, budget_bytes=_STEM_BUDGET_BYTES)
+    if split is not None:
+        outputs, similarities = [], similarity(samples)
+        for start in range(0, n_samples, batch_size):
+            out = split.probabilities(samples[start : start + batch_size])
+            outputs.append(out[:, target])
+        credit_forward(model, n_samples)
+    else:
+        outputs, similarities = _plain_outputs(explainer, model, clip, baseline, feature_mask, samples, kwargs,
+                                               target=target, batch_size=batch_size, layout=layout)
+    dataset = TensorDataset(samples.float(), torch.cat(outputs).float(), similarities.float())
+    explainer.interpretable_model.fit(DataLoader(dataset, batch_size=n_samples))
+    return explainer.interpretable_model.representation().detach().flatten()
+
+
+def _plain_outputs(explainer, model, clip, baseline, feature_mask, samples, kwargs, *, target, batch_size, layout):
+    """Build every perturbed clip, run it, and call the explainer's similarity on it (Captum's arguments)."""
+    n_samples = len(samples)
     mask_index = feature_mask.to(clip.device).flatten()
     outputs, similarities = [], []
     with torch.no_grad():
@@ -126,9 +239,25 @@ def surrogate_weights(
                 )
             out = model(batch.contiguous(memory_format=layout))  # a copy unless layout is contiguous
             outputs.append(out[:, target] if out.dim() == 2 else out)
-    dataset = TensorDataset(samples.float(), torch.cat(outputs).float(), torch.cat(similarities).float())
-    explainer.interpretable_model.fit(DataLoader(dataset, batch_size=n_samples))
-    return explainer.interpretable_model.representation().detach().flatten()
+    return outputs, torch.cat(similarities)
+
+
+def _sample_similarity(
+    explainer, clip, baseline, feature_mask, kwargs
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """``z (n, K) -> similarities (n,)`` without the perturbed clips, or ``None`` when the explainer's
+    similarity function may need them."""
+    func = explainer.similarity_func
+    if isinstance(func, FeatureExpKernel):
+        return func.for_features(clip, baseline, feature_mask)
+    default_shap_kernel = getattr(func, "__func__", None) is KernelShap.kernel_shap_similarity_kernel
+    if isinstance(explainer, KernelShap) and default_shap_kernel:
+
+        def kernel_shap(z: torch.Tensor) -> torch.Tensor:  # reads only the sample (Captum's arguments otherwise)
+            return torch.cat([func(clip, None, z[i : i + 1], **kwargs).flatten() for i in range(len(z))])
+
+        return kernel_shap
+    return None
 
 
 def _sampler(explainer: Lime, clip: torch.Tensor, kwargs: dict[str, Any]):

@@ -2,10 +2,11 @@
 
 The estimator is Captum's own ``KernelShap`` object (coalition sampler, Shapley kernel weights, linear
 surrogate), run by :func:`benchmark.explain.surrogates.surrogate_weights` without Captum's per-sample
-bookkeeping, the model seeing its batches channels-last on a CPU
-(:func:`~benchmark.explain.batching.forward_batch_size` picks batches of at least 16 for it): the
-weights equal ``KernelShap.attribute(..., perturbations_per_eval=batch, return_input_shape=False)`` to
-rounding, and bit for bit in Captum's (contiguous) memory format.
+bookkeeping. On the project's I3D the perturbed clips are never built: the first convolution is split
+by supervoxel (:mod:`benchmark.explain.stem_split`), so a batch of samples costs one matrix product
+instead of its first convolutions. Other models see channels-last batches of at least 16 on a CPU. The
+weights equal ``KernelShap.attribute(..., return_input_shape=False)`` to rounding, and bit for bit on
+the plain path in Captum's (contiguous) layout.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """LIME (Captum's estimator) over 3-D SLIC supervoxels: Lasso surrogate, exponential kernel, blurred baseline.
 
 The estimator is Captum's own ``Lime`` object (sampler, similarity kernel, Lasso surrogate), run by
-:func:`benchmark.explain.surrogates.surrogate_weights` without Captum's per-sample bookkeeping, the
-model seeing its batches channels-last on a CPU (:func:`~benchmark.explain.batching.forward_batch_size`
-picks batches of at least 16 for it): the weights equal ``Lime.attribute(...,
-perturbations_per_eval=batch, return_input_shape=False)`` to rounding, and bit for bit in Captum's
-(contiguous) memory format.
+:func:`benchmark.explain.surrogates.surrogate_weights` without Captum's per-sample bookkeeping. On the
+project's I3D the perturbed clips are never built: the first convolution is split by supervoxel
+(:mod:`benchmark.explain.stem_split`), so a batch of samples costs one matrix product instead of its
+first convolutions (Captum's similarity kernel then comes from per-supervoxel sums). Other models see
+channels-last batches of at least 16 on a CPU. The weights equal ``Lime.attribute(...,
+return_input_shape=False)`` to rounding, and bit for bit on the plain path in Captum's (contiguous)
+layout.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from typing import Any
 import torch
 from captum._utils.models.linear_model import SkLearnLasso
 from captum.attr import Lime
-from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
 from benchmark.explain.batching import forward_batch_size, memory_budget_bytes, model_memory_format
 from benchmark.explain.seeding import seeded
 from benchmark.explain.supervoxels import slic_supervoxels
-from benchmark.explain.surrogates import surrogate_weights
+from benchmark.explain.surrogates import FeatureExpKernel, surrogate_weights
 
 
 def explain(
@@ -52,9 +53,8 @@ def explain(
     lime = Lime(
         model,
         interpretable_model=SkLearnLasso(alpha=float(params["alpha"])),
-        similarity_func=get_exp_kernel_similarity_function(
-            str(params["distance"]), kernel_width=float(params["kernel_width"])
-        ),
+        # Captum's exponential kernel, also computable from the samples alone (no perturbed clip needed)
+        similarity_func=FeatureExpKernel(str(params["distance"]), kernel_width=float(params["kernel_width"])),
     )
     inputs = clips.detach().clone()
     references = baselines.detach().clone()
