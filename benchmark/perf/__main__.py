@@ -28,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window-sample", type=int, default=64, help="windows timed per occlusion engine")
     parser.add_argument("--max-batch", type=int, default=64, help="largest batch tried for the floor (default 64)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per floor batch size (default 3)")
+    parser.add_argument("--engines-only", action="store_true",
+                        help="only plain vs incremental occlusion on --window-sample windows (occlusion methods)")
     parser.add_argument("--skip-captum", action="store_true", help="do not time Captum's defaults")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: params evaluate.threads)")
     parser.add_argument("--params", default="params.yaml", help="path to params.yaml")
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile=args.profile, clips=args.clips, captum_clips=args.captum_clips,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()) if args.methods else None,
         paper_geometry=args.paper_geometry, window_sample=args.window_sample, params_file=Path(args.params),
-        skip_captum=args.skip_captum, max_batch=args.max_batch, repeats=args.repeats,
+        skip_captum=args.skip_captum, engines_only=args.engines_only, max_batch=args.max_batch, repeats=args.repeats,
     )
     try:
         report = run_benchmark(config)

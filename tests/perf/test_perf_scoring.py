@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from benchmark.metrics import deletion_insertion, human_centric
-from benchmark.perf.floor import measure_floor
+from benchmark.perf.floor import FloorTimes, measure_floor
 from benchmark.perf.scoring import plain_deletion_insertion, plain_human_centric
 
 
@@ -65,3 +65,28 @@ def test_floor_covers_powers_of_two_within_the_budget(data):
     assert floor.floor(10, 0) == pytest.approx(10 * floor.forward_s)
     tight = measure_floor(model, (3, 6, 8, 10), repeats=1, budget_bytes=3 * 6 * 8 * 10 * 4 * 48 * 2.5)
     assert max(tight.train_by_batch) == 2  # 2 samples fit the backward budget, 4 do not
+
+
+def test_floor_times_extra_batches_and_skips_those_over_the_limit(data):
+    model = data[0]
+    floor = measure_floor(model, (3, 6, 8, 10), repeats=1, max_batch=4, extra_batches=[3, 5, 3])
+    assert sorted(floor.forward_by_batch) == [1, 2, 3, 4] and sorted(floor.train_by_batch) == [1, 2, 3, 4]
+    assert floor.forward_by_batch[3] > 0 and floor.train_by_batch[3] > 0
+    assert floor.forward_s == min(floor.forward_by_batch.values())  # the best over every size timed
+    with pytest.raises(ValueError, match="extra_batches"):
+        measure_floor(model, (3, 6, 8, 10), repeats=1, max_batch=4, extra_batches=[0])
+
+
+def test_own_batch_floor_uses_the_time_at_min_samples_best_batch():
+    floor = FloorTimes(forward_s=1.0, backward_s=3.0, forward_batch=4, backward_batch=4,
+                       forward_by_batch={1: 3.0, 2: 2.0, 4: 1.0}, train_by_batch={1: 9.0, 2: 5.0, 4: 4.0})
+    assert floor.own_batch_floor(1, 1) == 9.0  # one fwd+bwd sample at batch 1
+    assert floor.own_batch_floor(2, 0) == 4.0  # two forward samples at batch 2
+    assert floor.own_batch_floor(8, 8) == 32.0 == floor.floor(8, 8)  # fills the best batch: the plain floor
+    assert floor.own_batch_floor(6, 2) == 2 * 5.0 + 4 * 1.0  # 2 fwd+bwd at batch 2, 4 forward-only at batch 4
+    assert floor.own_batch_floor(6, 2) >= floor.floor(6, 2)
+    assert floor.own_batch_floor(0, 0) == 0.0
+    with pytest.raises(ValueError, match="extra_batches=\\[3\\]"):
+        floor.own_batch_floor(3, 3)
+    with pytest.raises(ValueError, match="backward_samples <= forward_samples"):
+        floor.own_batch_floor(1, 2)
