@@ -8,6 +8,9 @@
 * :mod:`~benchmark.explain.geometry` -- :func:`scale_window`: paper-geometry windows at another size.
 * :mod:`~benchmark.explain.supervoxels` -- 3-D SLIC feature masks for LIME and KernelSHAP.
 * :mod:`~benchmark.explain.batching` -- :func:`batch_size_for`: batches from a memory budget.
+* :mod:`~benchmark.explain.occlusion` -- Captum's Occlusion, exact and fast (batched; incremental on the I3D).
+* :mod:`~benchmark.explain.surrogates` -- Captum's LIME / KernelSHAP estimators without the per-sample
+  overhead; :mod:`~benchmark.explain.stem_split` runs them on the I3D without building the perturbed clips.
 * :mod:`~benchmark.explain.validate` -- :func:`check_output` on what a submission returned.
 * :mod:`~benchmark.explain.scaffold` -- :func:`new_submission` from the template.
 """
