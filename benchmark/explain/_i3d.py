@@ -20,6 +20,14 @@ def i3d_types() -> tuple[type, type, type, type, type]:
     return I3D, ProbabilityModel, Unit3D, MaxPool3dSame, InceptionBlock
 
 
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow ``SAME`` padding ``(before, after)`` of one axis: the I3D's own rule, which engines that
+    run its layers piecewise must reproduce exactly."""
+    from benchmark.model.i3d import _same_padding
+
+    return _same_padding(size, kernel, stride)
+
+
 def unwrap_i3d(model: nn.Module) -> tuple[nn.Module | None, str]:
     """``(I3D, "")`` when ``model`` is ``[PassCounter(]ProbabilityModel(I3D)[)]``, else ``(None, reason)``."""
     I3D, ProbabilityModel, *_ = i3d_types()

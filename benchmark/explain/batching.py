@@ -55,6 +55,14 @@ def model_memory_format(clip: torch.Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
+def batch_memory_format(batch: torch.Tensor) -> torch.memory_format:
+    """The layout to hand ``batch`` ``(N, C, T, H, W)`` to the I3D in: :func:`model_memory_format` from
+    :data:`ONEDNN_MIN_BATCH` samples on (where channels-last pays), else ``torch.contiguous_format``."""
+    if batch.shape[0] >= ONEDNN_MIN_BATCH:
+        return model_memory_format(batch)
+    return torch.contiguous_format
+
+
 FORWARD_ACTIVATION_FACTOR = 8.0
 """Peak memory of a no-grad forward, in multiples of the input sample's size (I3D, measured order)."""
 

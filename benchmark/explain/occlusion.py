@@ -42,8 +42,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.explain._i3d import credit_forward, i3d_types, layerwise_support, run_after, unwrap_i3d
-from benchmark.explain.batching import ONEDNN_MIN_BATCH, model_memory_format
+from benchmark.explain._i3d import (
+    credit_forward,
+    i3d_types,
+    layerwise_support,
+    run_after,
+    same_padding,
+    unwrap_i3d,
+)
+from benchmark.explain.batching import ONEDNN_MIN_BATCH, batch_memory_format
 from benchmark.explain.geometry import count_windows
 
 __all__ = [
@@ -64,10 +71,10 @@ ENGINES: tuple[str, ...] = ("auto", "incremental", "batched")
 AUTO_INCREMENTAL_MIN_GMACS = 1.0
 """``engine="auto"`` runs the incremental engine only when a full pass of the I3D costs at least this many
 GMACs: below, its many small per-window kernels cost as much as the multiply-adds they save. Measured with
-``python -m benchmark.perf --engines-only`` (one thread, plain batches of 16+ channels-last): at 0.26 GMAC
-(default profile, width 0.25 at 20x48x72) incremental vs plain wall time was 0.97-1.25x faster per window
-sample and equal over whole clips; at 2.5 GMAC (width 1 at 20x48x72) 1.04-1.35x faster; at 26.6 GMAC
-(the paper's 158x237) 1.9-2.5x faster."""
+``python -m benchmark.perf --engines-only`` (one thread, plain batches of 16-32 channels-last, none short),
+incremental over plain wall time per window, large and small windows: 0.84x and 1.04x at 0.26 GMAC (default
+profile, width 0.25 at 20x48x72), 1.00x and 1.22x at 2.5 GMAC (width 1 at 20x48x72), 1.6x and 2.5x at
+26.6 GMAC (the paper's 158x237)."""
 
 
 @dataclass
@@ -172,14 +179,12 @@ def _check_clip_pair(clips: torch.Tensor, baselines: torch.Tensor) -> None:
 def _fast_layout(x: torch.Tensor) -> torch.Tensor:
     """``x`` in ``torch.channels_last_3d`` for a CPU batch of at least :data:`ONEDNN_MIN_BATCH` samples
     (the I3D's pooling runs about twice as fast there), else unchanged; the values are the same."""
-    return x.contiguous(memory_format=model_memory_format(x)) if x.shape[0] >= ONEDNN_MIN_BATCH else x
+    return x.contiguous(memory_format=batch_memory_format(x)) if x.shape[0] >= ONEDNN_MIN_BATCH else x
 
 
 def _fast_clone(x: torch.Tensor) -> torch.Tensor:
     """A copy of ``x`` already in the layout :func:`_fast_layout` would give it (saves a second copy)."""
-    if x.shape[0] >= ONEDNN_MIN_BATCH:
-        return x.clone(memory_format=model_memory_format(x))
-    return x.clone(memory_format=torch.contiguous_format)
+    return x.clone(memory_format=batch_memory_format(x))
 
 
 def _target_probability(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
@@ -297,13 +302,6 @@ def incremental_support(model: nn.Module) -> str:
     return layerwise_support(model)
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow ``SAME`` padding ``(before, after)`` of one axis (the I3D's rule)."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
 @dataclass(frozen=True)
 class _Local:
     """A local op: ``apply`` on a VALID window of its (SAME-padded) source."""
@@ -414,7 +412,7 @@ def _affected(lo: np.ndarray, hi: np.ndarray, n_in: Sequence[int], node: _Local,
     new_lo, new_hi = np.empty_like(lo), np.empty_like(hi)
     for a in range(3):
         k, s = node.kernel[a], node.stride[a]
-        before = _same_padding(n_in[a], k, s)[0]
+        before = same_padding(n_in[a], k, s)[0]
         # output o reads inputs [o*s - before, o*s - before + k)
         new_lo[:, a] = np.maximum(np.floor_divide(lo[:, a] + before - k, s) + 1, 0)
         new_hi[:, a] = np.minimum(np.floor_divide(hi[:, a] + before - 1, s) + 1, n_out[a])
@@ -663,7 +661,7 @@ class IncrementalOcclusion:
         out_size, out_start = plan.size[node.name], plan.start[node.name][idx]
         src_size, src_start = plan.size[node.source], plan.start[node.source][idx]
         befores = [
-            _same_padding(n, k, s)[0] for n, k, s in zip(clean[node.source].shape[2:], node.kernel, node.stride)
+            same_padding(n, k, s)[0] for n, k, s in zip(clean[node.source].shape[2:], node.kernel, node.stride)
         ]
         in_size = tuple((o - 1) * s + k for o, s, k in zip(out_size, node.stride, node.kernel))
         in_start = out_start * np.asarray(node.stride) - np.asarray(befores)  # in the source's coordinates
@@ -682,14 +680,14 @@ class IncrementalOcclusion:
 
 def _needs_padding(node: _Local, source: torch.Tensor) -> bool:
     return any(
-        sum(_same_padding(n, k, s)) > 0 for n, k, s in zip(source.shape[2:], node.kernel, node.stride)
+        sum(same_padding(n, k, s)) > 0 for n, k, s in zip(source.shape[2:], node.kernel, node.stride)
     )
 
 
 def _pad_same(x: torch.Tensor, node: _Local) -> torch.Tensor:
     pads: list[int] = []
     for axis in (4, 3, 2):
-        pads.extend(_same_padding(x.shape[axis], node.kernel[axis - 2], node.stride[axis - 2]))
+        pads.extend(same_padding(x.shape[axis], node.kernel[axis - 2], node.stride[axis - 2]))
     return F.pad(x, pads, mode="constant", value=node.pad_value)
 
 

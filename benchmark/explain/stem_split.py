@@ -29,20 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.explain._i3d import layerwise_support, run_after, unwrap_i3d
-from benchmark.explain.batching import ONEDNN_MIN_BATCH, model_memory_format
+from benchmark.explain._i3d import layerwise_support, run_after, same_padding, unwrap_i3d
+from benchmark.explain.batching import batch_memory_format
 
 __all__ = ["StemSplit", "stem_split"]
 
 STEM = "Conv3d_1a_7x7"
 """The I3D's first unit (``Unit3D``: SAME padding, convolution without bias, BatchNorm, ReLU)."""
-
-
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow ``SAME`` padding ``(before, after)`` of one axis (the I3D's rule)."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 class StemSplit:
@@ -69,7 +62,7 @@ class StemSplit:
         x, b = clip[0], baseline[0]
         volume = tuple(int(n) for n in x.shape[1:])
         kernel, stride = unit.kernel, unit.stride
-        pads = [_same_padding(n, k, s) for n, k, s in zip(volume, kernel, stride)]
+        pads = [same_padding(n, k, s) for n, k, s in zip(volume, kernel, stride)]
         out_size = tuple(-(-n // s) for n, s in zip(volume, stride))
         flat_pads = [p for pair in reversed(pads) for p in pair]  # F.pad lists the last axis first
         mask = feature_mask.to(x.device)
@@ -111,8 +104,7 @@ class StemSplit:
         with torch.inference_mode():
             pre = torch.addmm(self._base, z, self._responses)  # (n, T1*H1*W1*C1)
             pre = pre.view(len(z), *self._out_shape).permute(0, 4, 1, 2, 3)  # channels-last (n, C1, T1, H1, W1)
-            if len(z) < ONEDNN_MIN_BATCH or model_memory_format(pre) != torch.channels_last_3d:
-                pre = pre.contiguous()
+            pre = pre.contiguous(memory_format=batch_memory_format(pre))  # no copy where channels-last pays
             h = self.unit.relu(self.unit.bn(pre))
             return run_after(self.net, h, STEM)
 

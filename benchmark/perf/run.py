@@ -136,6 +136,12 @@ def _clips(n: int, input_hw: tuple[int, int], seed: int) -> tuple[torch.Tensor, 
     return clips, baselines, masks
 
 
+def _merged_params(submission, profile, config: PerfConfig) -> dict[str, Any]:
+    """The submission's params as the profile runs them (the yaml's alone at the paper's geometry)."""
+    overrides = None if config.paper_geometry else profile.submission_params.get(submission.name)
+    return submission.merged_params(overrides)
+
+
 def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
@@ -165,7 +171,7 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
     measured = []
     for name in methods:
         submission = load_submission(config.root / "submissions" / name)
-        merged = submission.merged_params(profile.submission_params.get(name) if not config.paper_geometry else None)
+        merged = _merged_params(submission, profile, config)
         row, extra = _time_per_clip(name, submission, merged, model, clips, baselines, config)
         log(f"perf: {name:<22} {row['ours_s']:.3f} s/clip, {row['forward_samples']} fwd + "
             f"{row['backward_samples']} bwd samples")
@@ -332,7 +338,7 @@ def _engine_rows(model, clips, baselines, methods, profile, config: PerfConfig, 
         if not name.startswith("occlusion"):
             raise ValueError(f"perf: --engines-only compares occlusion engines; {name!r} is not an occlusion method.")
         submission = load_submission(config.root / "submissions" / name)
-        merged = submission.merged_params(profile.submission_params.get(name) if not config.paper_geometry else None)
+        merged = _merged_params(submission, profile, config)
         engines = _occlusion_engines(model, clips[0], baselines[0], merged, config)
         log(f"perf: {name:<22} {engines['windows']} windows ({engines['timed_windows']} timed): plain "
             f"{engines['plain_ms_per_window']:.1f} ms/window, incremental {engines['incremental_ms_per_window']:.1f}"

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.explain.batching import ONEDNN_MIN_BATCH, model_memory_format
+from benchmark.explain.batching import batch_memory_format
 from benchmark.explain.seeding import seeded
 
 
@@ -61,9 +61,8 @@ def explain(
     points = torch.cat([d[1] for d in drawn])
     reference = references.repeat_interleave(n_samples, dim=0)
     # one forward + backward pass over every clip's samples; channels-last where it runs in oneDNN
-    layout = model_memory_format(points) if len(points) >= ONEDNN_MIN_BATCH else torch.contiguous_format
     with torch.enable_grad():
-        points = points.contiguous(memory_format=layout).requires_grad_()
+        points = points.contiguous(memory_format=batch_memory_format(points)).requires_grad_()
         outputs = model(points)[:, target]
         (gradients,) = torch.autograd.grad(outputs, points, grad_outputs=torch.ones_like(outputs))
     attributions = ((noisy - reference) * gradients).view(inputs.shape[0], n_samples, *inputs.shape[1:])

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from benchmark.explain.batching import ONEDNN_MIN_BATCH, model_memory_format
+from benchmark.explain.batching import batch_memory_format
 
 
 class _PositiveGradient(torch.autograd.Function):
@@ -63,8 +63,7 @@ def explain(
     if any(m.inplace for m in relus):
         raise ValueError("guided_backprop: the model uses nn.ReLU(inplace=True); use non-inplace ReLUs.")
     # a copy (the caller's clips stay untouched); channels-last for batches that run in oneDNN on a CPU
-    layout = model_memory_format(clips) if clips.shape[0] >= ONEDNN_MIN_BATCH else torch.contiguous_format
-    inputs = clips.detach().clone(memory_format=layout).requires_grad_(True)
+    inputs = clips.detach().clone(memory_format=batch_memory_format(clips)).requires_grad_(True)
     handles: list[RemovableHandle] = [m.register_forward_hook(_guide) for m in relus]
     try:
         with torch.enable_grad():
