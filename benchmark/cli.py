@@ -16,66 +16,76 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-def _params(args: argparse.Namespace) -> dict:
-    from benchmark.config import load_params
+def _settings(args: argparse.Namespace):
+    """``params.yaml``, parsed and validated once (:class:`benchmark.settings.Settings`)."""
+    from benchmark.settings import load_settings
 
-    return load_params(args.params)
+    return load_settings(args.params)
+
+
+def _layout(args: argparse.Namespace):
+    from benchmark.layout import RepoLayout
+
+    return RepoLayout(Path(args.root))
 
 
 def cmd_data(args: argparse.Namespace) -> int:
     from benchmark.data import stages
 
-    params = _params(args)
-    {"fetch": stages.obtain, "prepare": stages.prepare_stage, "split": stages.split_stage}[args.step](params)
+    {"fetch": stages.obtain, "prepare": stages.prepare_stage, "split": stages.split_stage}[args.step](
+        _settings(args), _layout(args))
     return 0
 
 
 def cmd_model(args: argparse.Namespace) -> int:
     from benchmark.model import stages
 
-    params = _params(args)
-    {"weights": stages.weights_stage, "train": stages.train_stage}[args.step](params)
+    {"weights": stages.weights_stage, "train": stages.train_stage}[args.step](_settings(args), _layout(args))
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from benchmark.evaluate import Paths, evaluate_submission, load_eval_set
+def _names(args: argparse.Namespace, command: str) -> list[str] | None:
     from benchmark.explain.registry import discover
 
-    params = _params(args)
-    paths = Paths(Path(args.root))
-    names = list(discover(paths.submissions)) if args.all else args.names
+    names = list(discover(_layout(args).submissions)) if args.all else args.names
     if not names:
-        print("benchmark evaluate: name one or more submissions, or pass --all", file=sys.stderr)
+        print(f"benchmark {command}: name one or more submissions, or pass --all", file=sys.stderr)
+        return None
+    return names
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from benchmark.harness.evaluate import evaluate_submission
+    from benchmark.harness.inputs import load_eval_set
+
+    settings, layout = _settings(args), _layout(args)
+    names = _names(args, "evaluate")
+    if names is None:
         return 2
-    es = load_eval_set(params, paths)
+    es = load_eval_set(settings, layout)
     for name in names:
-        evaluate_submission(name, params, paths, eval_set=es)
+        evaluate_submission(name, settings, layout, eval_set=es)
     return 0
 
 
 def cmd_sanity(args: argparse.Namespace) -> int:
-    from benchmark.evaluate import Paths, load_eval_set
-    from benchmark.explain.registry import discover
-    from benchmark.sanity import sanity_check, sanity_settings
+    from benchmark.harness.inputs import load_eval_set
+    from benchmark.harness.sanity import sanity_check
 
-    params = _params(args)
-    sanity_settings(params)  # a missing `sanity:` block fails before any data is loaded
-    paths = Paths(Path(args.root))
-    names = list(discover(paths.submissions)) if args.all else args.names
-    if not names:
-        print("benchmark sanity: name one or more submissions, or pass --all", file=sys.stderr)
+    settings, layout = _settings(args), _layout(args)
+    names = _names(args, "sanity")
+    if names is None:
         return 2
-    es = load_eval_set(params, paths)
+    es = load_eval_set(settings, layout)
     for name in names:
-        sanity_check(name, params, paths, eval_set=es)
+        sanity_check(name, settings, layout, eval_set=es)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from benchmark.validation import validate
+    from benchmark.harness.preflight import validate
 
-    report = validate(Path(args.root) / "submissions" / args.name, _params(args))
+    report = validate(_layout(args).submission(args.name), _settings(args))
     print(report.text())
     return 0 if report.ok else 1
 
@@ -83,7 +93,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from benchmark.explain.scaffold import new_submission
 
-    folder = new_submission(args.name, Path(args.root) / "submissions", template=args.template)
+    folder = new_submission(args.name, _layout(args).submissions, template=args.template)
     print(f"created {folder}: edit explainer.py and submission.yaml, then run `benchmark validate {args.name}` "
           "and `dvc repro`")
     return 0
@@ -93,7 +103,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from benchmark.explain.contract import SubmissionError, load_submission
     from benchmark.explain.registry import discover
 
-    for name, folder in discover(Path(args.root) / "submissions").items():
+    for name, folder in discover(_layout(args).submissions).items():
         try:
             s = load_submission(folder)
             print(f"{name:24s} {s.meta.family:13s} {s.meta.display_name}")
@@ -120,14 +130,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_track(args: argparse.Namespace) -> int:
     from benchmark import __version__
-    from benchmark.config import get
     from benchmark.tracking import SyncError, sync_results
 
-    params = _params(args)
+    tracking = _settings(args).tracking
     try:
-        report = sync_results(Path(args.results), tracking_uri=get(params, "tracking.uri"),
-                              artifact_root=Path(get(params, "tracking.artifact_root")),
-                              experiment=get(params, "tracking.experiment"), benchmark_version=__version__)
+        report = sync_results(Path(args.results), tracking_uri=tracking.uri,
+                              artifact_root=Path(tracking.artifact_root),
+                              experiment=tracking.experiment, benchmark_version=__version__)
     except SyncError as exc:
         print(f"benchmark track: error: {exc}", file=sys.stderr)
         return 1

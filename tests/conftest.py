@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
-from benchmark.config import load_params
 from benchmark.data.stages import obtain, prepare_stage, split_stage
+from benchmark.layout import RepoLayout
 from benchmark.model.checkpoint import save_checkpoint
 from benchmark.model.i3d import I3D
+from benchmark.settings import Settings, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,12 +32,20 @@ def tiny_params() -> dict:
     return params
 
 
-def build_workspace(base: Path, names: tuple[str, ...] = ("guided_backprop", "random")) -> dict:
-    """Run the data stages into ``base``, save a tiny random I3D, copy submissions; returns the params."""
+def tiny_settings() -> Settings:
+    """:func:`tiny_params`, typed."""
+    return Settings.from_params(tiny_params())
+
+
+def build_workspace(base: Path, names: tuple[str, ...] = ("guided_backprop", "random")) -> Settings:
+    """Run the data stages into ``base``, save a tiny random I3D, copy submissions; returns the settings
+    (also written to ``base/params.yaml``, so that the command line runs there too)."""
     params = tiny_params()
-    obtain(params, base=base)
-    prepare_stage(params, base=base)
-    split = split_stage(params, base=base)
+    (base / "params.yaml").write_text(yaml.safe_dump(params))
+    settings, layout = Settings.from_params(params), RepoLayout(base)
+    obtain(settings, layout)
+    prepare_stage(settings, layout)
+    split = split_stage(settings, layout)
     torch.manual_seed(0)
     net = I3D(num_classes=2, width=0.0625).eval()
     (base / "models").mkdir()
@@ -46,7 +56,7 @@ def build_workspace(base: Path, names: tuple[str, ...] = ("guided_backprop", "ra
     subs.mkdir()
     for name in names:
         shutil.copytree(REPO / "submissions" / name, subs / name, ignore=shutil.ignore_patterns("dvc.lock"))
-    return params
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +69,9 @@ def make_workspace():
 def workspace(tmp_path_factory):
     """A tiny workspace with guided_backprop, random and a submission that raises (`broken`)."""
     base = tmp_path_factory.mktemp("pipeline")
-    params = build_workspace(base)
+    settings = build_workspace(base)
     broken = base / "submissions" / "broken"
     shutil.copytree(REPO / "submissions" / "random", broken, ignore=shutil.ignore_patterns("dvc.lock"))
     (broken / "explainer.py").write_text(
         "def explain(model, clips, *, target, baselines, params, generator):\n    raise RuntimeError('boom')\n")
-    return base, params
+    return base, settings

@@ -1,4 +1,4 @@
-"""benchmark._atomic: a failed write leaves the old file and no temporary file behind."""
+"""benchmark.atomic: a failed write leaves the old file and no temporary file behind."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmark._atomic import atomic_write, atomic_write_json, atomic_write_text
+from benchmark.atomic import atomic_write, atomic_write_json, atomic_write_text
 
 
 def test_a_write_that_fails_midway_keeps_the_old_file(tmp_path):

@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from benchmark.results import PER_CLIP_COLUMNS, atomic_dir, load_results, write_json
+from benchmark.atomic import atomic_dir
+from benchmark.atomic import atomic_write_json as write_json
+from benchmark.results import PER_CLIP_COLUMNS, load_results
 
 BENCH = [sys.executable, "-m", "benchmark.cli"]
 ENV = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONUNBUFFERED": "1"}
@@ -43,7 +45,8 @@ def _run_and_kill(cmd: list[str], cwd: Path, marker: str, delay_s: float) -> Non
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, make_workspace):
     base = tmp_path_factory.mktemp("crash")
-    params = make_workspace(base, names=("guided_backprop",))
+    make_workspace(base, names=("guided_backprop",))
+    params = yaml.safe_load((base / "params.yaml").read_text())
     params["tracking"].update(uri=f"sqlite:///{base / 'mlflow.db'}", artifact_root=str(base / "mlartifacts"))
     (base / "params.yaml").write_text(yaml.safe_dump(params))
     subprocess.run(_cli(base, "evaluate", "guided_backprop"), cwd=base, env=ENV, check=True, capture_output=True)

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from benchmark.results import PER_CLIP_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, results_digest, write_json
+from benchmark.atomic import atomic_write_json as write_json
+from benchmark.results import PER_CLIP_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, results_digest
 from benchmark.tracking import (
     CURRENT_RUNS_FILTER,
     TAG_CURRENT,

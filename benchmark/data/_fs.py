@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark._atomic import atomic_write_text as write_text_atomic  # noqa: F401  (re-export)
+from benchmark.atomic import atomic_write_text as write_text_atomic  # noqa: F401  (re-export)
 
 _CHUNK = 1 << 20
 

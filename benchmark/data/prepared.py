@@ -29,7 +29,7 @@ from PIL import Image
 
 from benchmark.data._fs import replace_dir, save_npy, staging_dir
 from benchmark.data.errors import DataError
-from benchmark.data.ucsd import Layout, Video, _load_masks, load_frames, read_layout
+from benchmark.data.ucsd import Layout, Video, load_frames, load_masks_and_nonempty, read_layout
 
 FORMAT_VERSION = 1
 CLIP_COLUMNS: tuple[str, ...] = (
@@ -151,7 +151,7 @@ def prepare(
             source_nonempty = np.zeros(v.n_frames, dtype=bool)
             if v.mask_paths is not None:
                 _check_mask_matches_frames(v)
-                masks, source_nonempty = _load_masks(v, (h, w))
+                masks, source_nonempty = load_masks_and_nonempty(v, (h, w))
                 grid_nonempty = masks.reshape(v.n_frames, -1).any(axis=1)
                 save_npy(tmp / f"{stem}.masks.npy", masks)
             labelled = v.anomalous_frames or frozenset()

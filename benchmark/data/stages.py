@@ -1,95 +1,81 @@
-"""Stage entry points the CLI calls with the loaded ``params.yaml``.
+"""Stage entry points of the data: ``data`` -> ``data.root/UCSD_Anomaly_Dataset.v1p2``; ``prepare`` ->
+``data/prepared``; ``split`` -> ``splits/<source>.json``.
 
-``obtain`` -> ``data.root/UCSD_Anomaly_Dataset.v1p2``; ``prepare_stage`` -> ``data/prepared``;
-``split_stage`` -> ``splits/<source>.json``. Relative paths resolve against ``base`` (the
-repository root, the current directory by default).
+Each takes the typed settings (:class:`benchmark.settings.Settings`) and the repository layout
+(:class:`benchmark.layout.RepoLayout`, the current directory by default).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from benchmark.config import active_profile, get
 from benchmark.data.archive import fetch_archive
-from benchmark.data.errors import DataError
 from benchmark.data.prepared import PreparedData, prepare
 from benchmark.data.split import Split, make_split
 from benchmark.data.synthetic import write_synthetic
+from benchmark.layout import RepoLayout
+from benchmark.settings import Settings
 
-PREPARED_DIR = Path("data/prepared")
-SPLITS_DIR = Path("splits")
-SOURCES: tuple[str, str] = ("synthetic", "ucsd")
-
-
-def _source(params: Mapping[str, Any]) -> str:
-    source = str(get(params, "data.source"))
-    if source not in SOURCES:
-        raise DataError(f"params.yaml: data.source = {source!r}; use one of {list(SOURCES)}.")
-    return source
+__all__ = ["obtain", "prepare_stage", "split_stage"]
 
 
-def obtain(params: Mapping[str, Any], *, base: Path = Path(".")) -> Path:
+def obtain(settings: Settings, layout: RepoLayout = RepoLayout()) -> Path:
     """Write the synthetic scene or fetch the UCSD archive into ``data.root``; return the top folder."""
-    source = _source(params)
-    root = Path(base) / str(get(params, "data.root"))
+    data = settings.data
+    root = layout.raw_data(data.root)
     started = time.perf_counter()
-    if source == "synthetic":
-        cfg = get(params, "data.synthetic")
+    if data.source == "synthetic":
+        cfg = data.synthetic
         top = write_synthetic(
             root,
-            seed=int(cfg["seed"]),
-            height=int(cfg["height"]),
-            width=int(cfg["width"]),
-            train_videos=int(cfg["train_videos"]),
-            test_videos=int(cfg["test_videos"]),
-            frames_per_video=int(cfg["frames_per_video"]),
+            seed=cfg.seed,
+            height=cfg.height,
+            width=cfg.width,
+            train_videos=cfg.train_videos,
+            test_videos=cfg.test_videos,
+            frames_per_video=cfg.frames_per_video,
         )
     else:
-        archive = str(get(params, "data.ucsd.archive"))
+        archive = data.ucsd.archive
         if not archive.startswith(("http://", "https://")) and not Path(archive).is_absolute():
-            archive = str(Path(base) / archive)
-        sha = get(params, "data.ucsd.sha256")
-        top = fetch_archive(archive, str(sha) if sha else None, root)
-    print(f"data: {source} data ready in {top} ({time.perf_counter() - started:.1f} s)")
+            archive = str(layout.root / archive)
+        top = fetch_archive(archive, data.ucsd.sha256, root)
+    print(f"data: {data.source} data ready in {top} ({time.perf_counter() - started:.1f} s)")
     return top
 
 
-def prepare_stage(params: Mapping[str, Any], *, base: Path = Path(".")) -> Path:
+def prepare_stage(settings: Settings, layout: RepoLayout = RepoLayout()) -> Path:
     """Resize the obtained data to the active profile's grid and write ``data/prepared``."""
-    source = _source(params)
-    size = active_profile(params).input
-    scenes = list(get(params, "data.ucsd.scenes")) if source == "ucsd" else None
-    out = Path(base) / PREPARED_DIR
+    data = settings.data
+    size = settings.profile.input
+    out = layout.prepared
     started = time.perf_counter()
     prepare(
-        Path(base) / str(get(params, "data.root")),
+        layout.raw_data(data.root),
         out,
         size=size,
-        clip_length=int(get(params, "clips.length")),
-        stride=int(get(params, "clips.stride")),
-        scenes=scenes,
+        clip_length=settings.clips.length,
+        stride=settings.clips.stride,
+        scenes=list(data.ucsd.scenes) if data.source == "ucsd" else None,
         progress=print,
     )
     print(f"prepare: {out} at {size[0]}x{size[1]} ({time.perf_counter() - started:.1f} s)")
     return out
 
 
-def split_stage(params: Mapping[str, Any], *, base: Path = Path(".")) -> Split:
+def split_stage(settings: Settings, layout: RepoLayout = RepoLayout()) -> Split:
     """Read (and check) or draw once ``splits/<source>.json``."""
-    source = _source(params)
-    path = Path(base) / SPLITS_DIR / f"{source}.json"
+    path = layout.split(settings.data.source)
     existed = path.exists()
     split = make_split(
-        PreparedData(Path(base) / PREPARED_DIR),
+        PreparedData(layout.prepared),
         path,
-        source=source,
-        seed=int(get(params, "split.seed")),
-        train_fraction=float(get(params, "split.train_fraction")),
-        eval_seed=int(get(params, "split.eval_seed")),
-        n_eval=int(get(params, "split.eval_clips")),
+        source=settings.data.source,
+        seed=settings.split.seed,
+        train_fraction=settings.split.train_fraction,
+        eval_seed=settings.split.eval_seed,
+        n_eval=settings.split.eval_clips,
     )
     verb = "checked" if existed else "drew"
     print(

@@ -343,11 +343,12 @@ def load_masks(video: Video, size: tuple[int, int] | None = None) -> np.ndarray:
     Raises:
         DataError: the video has no masks, a mask is unreadable, or masks differ in size.
     """
-    return _load_masks(video, size)[0]
+    return load_masks_and_nonempty(video, size)[0]
 
 
-def _load_masks(video: Video, size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Masks ``(T, H, W)`` at ``size`` and, per frame ``(T,)``, whether the stored mask is non-empty."""
+def load_masks_and_nonempty(video: Video, size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Masks ``(T, H, W)`` at ``size`` (as :func:`load_masks`) and, per frame, bool ``(T,)``: whether the
+    stored (full-size) mask is non-empty, which a mask resized to a small grid may no longer show."""
     _check_size(size)
     if video.mask_paths is None:
         raise DataError(f"{video.key}: no pixel masks (no folder {video.name}_gt beside the video).")

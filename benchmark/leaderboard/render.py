@@ -28,12 +28,14 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from benchmark import __version__
+from benchmark.atomic import atomic_dir
+from benchmark.layout import RepoLayout
 from benchmark.leaderboard import _context as ctx
 from benchmark.leaderboard import _sanity, plots
 from benchmark.leaderboard.paper import load_paper_table
 from benchmark.leaderboard.ranking import TieTest, compute_standings
-from benchmark.results import atomic_dir, load_results
-from benchmark.sanity import SANITY_DIR, load_sanity
+from benchmark.results import load_results
+from benchmark.results.sanity import load_sanity
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO_ROOT / "leaderboard" / "templates"
@@ -142,7 +144,7 @@ def render_site(
     tie_statement: str | None = None,
     alpha: float = DEFAULT_ALPHA,
     date: str | None = None,
-    sanity_root: Path = SANITY_DIR,
+    sanity_root: Path = RepoLayout().sanity,
 ) -> Path:
     """Render the leaderboard of every result under ``results_root`` into ``out_dir`` (replaced atomically).
 
@@ -254,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Render the static leaderboard from a results folder.")
     p.add_argument("--results", type=Path, default=Path("results"))
     p.add_argument("--out", type=Path, default=Path("leaderboard/site"))
-    p.add_argument("--sanity", type=Path, default=SANITY_DIR, help="the randomisation check's records")
+    p.add_argument("--sanity", type=Path, default=RepoLayout().sanity, help="the randomisation check's records")
     p.add_argument("--publish", type=Path, default=None, help="also copy the site here (e.g. docs)")
     args = p.parse_args(argv)
     started = time.perf_counter()

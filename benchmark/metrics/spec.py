@@ -98,3 +98,9 @@ def metrics_in_family(family: str) -> tuple[MetricSpec, ...]:
     if family not in FAMILIES:
         raise ValueError(f"unknown metric family {family!r}; families: {FAMILIES}.")
     return tuple(spec for spec in _REGISTRY.values() if spec.family == family)
+
+
+def score_names(family: str | None = None) -> tuple[str, ...]:
+    """Metric names in :data:`FAMILIES` order: every score (all families but ``cost``), or one ``family``."""
+    families = [f for f in FAMILIES if f != "cost"] if family is None else [family]
+    return tuple(spec.name for f in families for spec in metrics_in_family(f))

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from benchmark._atomic import atomic_write, atomic_write_json  # noqa: F401  (re-export)
+from benchmark.atomic import atomic_write, atomic_write_json  # noqa: F401  (re-export)
 
 
 def atomic_torch_save(path: Path, obj: Any) -> None:

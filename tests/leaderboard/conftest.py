@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from benchmark.atomic import atomic_write_json as write_json
 from benchmark.results import (
     COST_COLUMNS,
     CURVES_FILE,
@@ -25,7 +26,6 @@ from benchmark.results import (
     PER_CLIP_FILE,
     SCHEMA_VERSION,
     SCORE_COLUMNS,
-    write_json,
 )
 
 N_CLIPS = 8

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from benchmark.atomic import atomic_write_json as write_json
 from benchmark.leaderboard import render_site
 from benchmark.leaderboard.plots import Series, Style, line_chart
-from benchmark.results import write_json
-from benchmark.sanity import CASCADE, SANITY_FILE, SANITY_SCHEMA
+from benchmark.model.randomization import CASCADE
+from benchmark.results.sanity import SANITY_FILE, SANITY_SCHEMA
 
 HOSTILE = "<script>alert(1)</script>"  # the display name conftest gives `hostile`
 

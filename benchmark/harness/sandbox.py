@@ -33,9 +33,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-MODES = ("auto", "required", "off")
+from benchmark.settings import SANDBOX_MODES
+
+MODES = SANDBOX_MODES
 """``auto``: confine when the kernel allows it, else run unconfined and say why; ``required``: refuse to
-run unconfined (:class:`SandboxError`); ``off``: never confine."""
+run unconfined (:class:`SandboxError`); ``off``: never confine (``params.yaml: evaluate.sandbox``)."""
 
 SYSTEM_READ_ONLY = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys")
 """System folders a Python process (and torch, CUDA) reads; the ones that do not exist are skipped."""
@@ -112,12 +114,6 @@ def landlock_abi() -> tuple[int, str]:
     return 0, f"the Landlock version query failed: {os.strerror(err)} (errno {err}; a seccomp filter may block it)"
 
 
-def sandbox_support() -> tuple[bool, str]:
-    """Whether this kernel can confine a process (without confining anything); the reason when not."""
-    abi, reason = landlock_abi()
-    return abi > 0, reason
-
-
 def runtime_paths(*, exclude_containing: Sequence[str] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(read_only, read_write)`` paths that the running interpreter needs: system folders, the Python
     installation (``sys.prefix`` and ``sys.base_prefix``), every existing ``sys.path`` entry and this
@@ -128,7 +124,7 @@ def runtime_paths(*, exclude_containing: Sequence[str] = ()) -> tuple[tuple[str,
     repository's ``data/`` and ``results/``.
     """
     anchors = _anchors([os.getcwd(), *exclude_containing])
-    read_only = [*SYSTEM_READ_ONLY, *_prefixes(), str(Path(__file__).resolve().parent)]
+    read_only = [*SYSTEM_READ_ONLY, *_prefixes(), str(Path(__file__).resolve().parents[1])]  # the benchmark package
     for entry in sys.path:
         if entry and os.path.exists(entry) and not _contains_any(entry, anchors):  # path hooks are not paths
             read_only.append(entry)

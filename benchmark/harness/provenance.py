@@ -1,4 +1,7 @@
-"""Where a result came from: code, data, model, machine and package versions."""
+"""Where a result came from: code, data, split, model, settings, machine and package versions.
+
+:func:`run_context` is the ``provenance`` block of every ``metrics.json`` and ``sanity.json``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,17 @@ import hashlib
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark import __version__
+from benchmark.layout import RepoLayout
+from benchmark.settings import Settings
+
+if TYPE_CHECKING:
+    from benchmark.harness.inputs import RunInputs
 
 PACKAGES: tuple[str, ...] = (
     "torch", "captum", "numpy", "scipy", "scikit-learn", "scikit-image", "pandas", "mlflow", "dvc",
@@ -78,3 +87,38 @@ def _cpu_model() -> str:
 
 def benchmark_version() -> str:
     return __version__
+
+
+def run_context(settings: Settings, layout: RepoLayout, run: RunInputs) -> dict[str, Any]:
+    """The provenance of a run: code, data, split, checkpoint, settings, hardware and packages."""
+    from benchmark.data.split import load_split
+
+    profile = settings.profile
+    split_path = layout.split(settings.data.source)
+    prepared_meta = layout.prepared / "meta.json"
+    return {
+        "benchmark_version": benchmark_version(),
+        "git_commit": git_commit(layout.root),
+        "profile": profile.name,
+        "input": list(profile.input),
+        "model_width": profile.model_width,
+        "data_source": settings.data.source,
+        "data_hash": file_sha256(prepared_meta) if prepared_meta.is_file() else "unknown",
+        "checkpoint_hash": file_sha256(layout.checkpoint),
+        "checkpoint_meta": {k: v for k, v in run.ckpt_meta.items() if isinstance(v, (str, int, float, bool, list))},
+        # tests may pass clips directly, without a split file
+        "split_id": str(load_split(split_path).split_id) if split_path.is_file() else "unknown",
+        "baseline": settings.evaluate.baseline,
+        "evaluate_seed": settings.evaluate.seed,
+        "n_thresholds": settings.evaluate.n_thresholds,
+        "hardware": hardware(run.device, settings.evaluate.threads),
+        "workers": run.workers,
+        "packages": package_versions(),
+    }
+
+
+def sandbox_provenance(status: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The worker's sandbox status without the granted paths (temporary folders differ from run to run)."""
+    if status is None:
+        return None
+    return {k: status[k] for k in ("active", "mode", "mechanism", "abi", "reason") if k in status}

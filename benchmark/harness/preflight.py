@@ -1,4 +1,4 @@
-"""``benchmark validate NAME``: check a submission before it is scored.
+"""``benchmark validate NAME``: a submission's pre-flight checks, before it is scored.
 
 The checks, each reported with a clear verdict:
 
@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from benchmark.config import active_profile, get
 from benchmark.explain.contract import SubmissionError, load_submission
+from benchmark.harness.outcomes import RunOutcome
+from benchmark.harness.runspec import build_run_spec
+from benchmark.harness.supervisor import run_submission
 from benchmark.metrics import make_baseline
 from benchmark.model.checkpoint import save_checkpoint
 from benchmark.model.i3d import I3D
-from benchmark.runner import RunOutcome, RunSpec, run_submission
+from benchmark.settings import Settings
 
 TINY_INPUT = (2, 20, 32, 48)  # clips, frames, H, W
 TINY_WIDTH = 0.125
@@ -67,7 +67,7 @@ def _tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return snap
 
 
-def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> ValidationReport:
+def validate(folder: Path, settings: Settings, *, seed: int = 0) -> ValidationReport:
     """Run every check on the submission in ``folder``; never raises for the submission's faults."""
     folder = Path(folder).resolve()
     report = ValidationReport(folder.name)
@@ -77,7 +77,7 @@ def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> Valid
         report.add("metadata and explain() signature", False, str(exc))
         return report
     report.add("metadata and explain() signature", True)
-    profile = active_profile(params)
+    profile = settings.profile
     try:
         merged = submission.merged_params(profile.submission_params.get(submission.name),
                                           source=f"params.yaml: profiles.{profile.name}.submission_params")
@@ -99,20 +99,18 @@ def validate(folder: Path, params: Mapping[str, Any], *, seed: int = 0) -> Valid
                                     "data_source": "validate", "split_id": "none"})
         clips = torch.rand((n, 3, t, h, w), generator=gen) * 2 - 1
         clips = clips[:, :1].expand(-1, 3, -1, -1, -1).contiguous()  # grey, as the real clips
-        baselines = make_baseline(get(params, "evaluate.baseline"), clips)
+        baselines = make_baseline(settings.evaluate.baseline, clips)
         np.save(tmpdir / "clips.npy", clips.numpy())
         np.save(tmpdir / "baselines.npy", baselines.numpy())
         outs = []
         for _ in range(2):  # the same seed twice: the maps must agree
-            spec = RunSpec(
-                submission_dir=str(folder), checkpoint=str(ckpt), clips_file=str(tmpdir / "clips.npy"),
-                baselines_file=str(tmpdir / "baselines.npy"), clip_ids=tuple(f"tiny/{i}" for i in range(n)),
-                params=merged, seed=seed, target=1, threads=int(get(params, "evaluate.threads")), device="cpu",
-                memory_cap_bytes=int(float(get(params, "evaluate.memory_cap_gb")) * 2**30) or None,
-                out_dir=str(tmpdir), warmup=False, sandbox=str(get(params, "evaluate.sandbox")),
+            spec = build_run_spec(
+                submission_dir=folder, checkpoint=ckpt, clips_file=tmpdir / "clips.npy",
+                baselines_file=tmpdir / "baselines.npy", clip_ids=[f"tiny/{i}" for i in range(n)], params=merged,
+                seed=seed, evaluate=settings.evaluate, device="cpu", out_dir=tmpdir, warmup=False,
             )
             cwd = os.getcwd()
-            outs.append(run_submission(spec, clip_time_budget_s=float(get(params, "evaluate.clip_time_budget_s"))))
+            outs.append(run_submission(spec, clip_time_budget_s=settings.evaluate.clip_time_budget_s))
             os.chdir(cwd)
             if outs[-1].failure is not None:
                 break

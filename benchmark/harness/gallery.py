@@ -1,4 +1,4 @@
-"""Heatmap overlays for the leaderboard's gallery (Figure 1 of the paper).
+"""Heatmap overlays for the leaderboard's gallery (Figure 1 of the paper), written into ``results/<name>/gallery``.
 
 A frame of the clip in grey, the ground-truth mask's outline in yellow, and the attribution of that
 frame over it: positive evidence in red, negative in blue, each scaled by the frame's largest
@@ -7,11 +7,14 @@ absolute attribution (so every method is shown at its own contrast).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from benchmark.atomic import atomic_write_json
 
 OUTLINE = np.array([255, 221, 0], dtype=np.float64)
 RED = np.array([230, 30, 30], dtype=np.float64)
@@ -58,3 +61,21 @@ def _upscale(rgb: np.ndarray, scale: int) -> Image.Image:
 
 def save_png(img: Image.Image, path: Path) -> None:
     img.save(path, format="PNG", optimize=True)
+
+
+def write_gallery(folder: Path, frames: np.ndarray, masks: np.ndarray, clip_ids: Sequence[str],
+                  attributions: Sequence[np.ndarray], k: int) -> None:
+    """The first ``k`` clips' input and overlay PNGs and ``index.json`` into ``folder`` (created).
+
+    ``frames`` uint8 ``(N, T, H, W)``, ``masks`` bool ``(N, T, H, W)``, ``attributions`` ``(T, H, W)`` each;
+    each clip is shown at the frame with the largest mask (:func:`gallery_frame`).
+    """
+    folder.mkdir()
+    index = []
+    for i, (clip_id, attribution) in enumerate(list(zip(clip_ids, attributions))[:k]):
+        t = gallery_frame(masks[i])
+        stem = clip_id.replace("/", "_")
+        save_png(render_input(frames[i, t], masks[i, t]), folder / f"{stem}_input.png")
+        save_png(render_overlay(frames[i, t], masks[i, t], attribution[t]), folder / f"{stem}.png")
+        index.append({"clip_id": clip_id, "frame": t, "input": f"{stem}_input.png", "overlay": f"{stem}.png"})
+    atomic_write_json(folder / "index.json", index)

@@ -12,20 +12,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.evaluate import Paths, evaluate_submission, load_eval_set
+from benchmark.harness.evaluate import evaluate_submission
+from benchmark.harness.inputs import load_eval_set
+from benchmark.harness.sandbox import landlock_abi
+from benchmark.layout import RepoLayout
 from benchmark.results import PER_CLIP_COLUMNS, SCORE_COLUMNS, load_results
+from benchmark.settings import Settings
 
 
-def _evaluate_all(base: Path, params: dict) -> None:
-    paths = Paths(base)
-    es = load_eval_set(params, paths)
+def _evaluate_all(base: Path, settings: Settings) -> None:
+    layout = RepoLayout(base)
+    es = load_eval_set(settings, layout)
     for name in ("guided_backprop", "random", "broken"):
-        evaluate_submission(name, params, paths, eval_set=es, progress=False)
+        evaluate_submission(name, settings, layout, eval_set=es, progress=False)
 
 
 def test_results_are_complete_and_schema_valid(workspace):
-    base, params = workspace
-    _evaluate_all(base, params)
+    base, settings = workspace
+    _evaluate_all(base, settings)
     results = {r.name: r for r in load_results(base / "results")}
     assert set(results) == {"guided_backprop", "random", "broken"}
     gb = results["guided_backprop"]
@@ -47,16 +51,14 @@ def test_results_are_complete_and_schema_valid(workspace):
     assert broken.summary["failure"]["clip_id"] == gb.per_clip["clip_id"][0]
     prov = gb.summary["provenance"]
     assert prov["split_id"] and prov["checkpoint_hash"] and prov["packages"]["torch"]
-    from benchmark.sandbox import sandbox_support
-
-    assert prov["sandbox"]["mode"] == params["evaluate"]["sandbox"]
-    assert prov["sandbox"]["active"] == (sandbox_support()[0] and params["evaluate"]["sandbox"] != "off")
+    assert prov["sandbox"]["mode"] == settings.evaluate.sandbox
+    assert prov["sandbox"]["active"] == (landlock_abi()[0] > 0 and settings.evaluate.sandbox != "off")
 
 
 def test_two_runs_give_identical_scores(workspace):
-    base, params = workspace
+    base, settings = workspace
     first = pd.read_csv(base / "results" / "random" / "per_clip.csv")
-    _evaluate_all(base, params)
+    _evaluate_all(base, settings)
     second = pd.read_csv(base / "results" / "random" / "per_clip.csv")
     cols = [c for c in PER_CLIP_COLUMNS if c != "runtime_s"]
     pd.testing.assert_frame_equal(first[cols], second[cols])
@@ -72,18 +74,17 @@ def test_leaderboard_renders_from_these_results(workspace, tmp_path):
 
 
 def test_scores_do_not_depend_on_the_number_of_workers(workspace, tmp_path):
-    base, params = workspace
-    import copy
+    base, settings = workspace
+    import dataclasses
     import shutil
 
-    paths = Paths(base)
-    es = load_eval_set(params, paths)
+    layout = RepoLayout(base)
+    es = load_eval_set(settings, layout)
     frames = {}
     for workers in (1, 3):
-        p = copy.deepcopy(params)
-        p["evaluate"]["workers"] = workers
+        s = dataclasses.replace(settings, evaluate=dataclasses.replace(settings.evaluate, workers=workers))
         for name in ("guided_backprop", "random"):
-            out = evaluate_submission(name, p, paths, eval_set=es, progress=False)
+            out = evaluate_submission(name, s, layout, eval_set=es, progress=False)
             frames[(workers, name)] = pd.read_csv(out / "per_clip.csv")
             assert json.loads((out / "metrics.json").read_text())["provenance"]["workers"] == workers
             shutil.copytree(out, tmp_path / f"{name}-{workers}")

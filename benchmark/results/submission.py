@@ -1,8 +1,8 @@
 """The results folder: the one interface between the harness, the leaderboard and MLflow.
 
-``results/<name>/`` is written by :mod:`benchmark.evaluate` as a whole, atomically (a temporary
-sibling folder renamed into place), so a reader sees either the previous complete result or the new
-complete one, never a partial one. It holds:
+``results/<name>/`` is written by :mod:`benchmark.harness.evaluate` as a whole, atomically
+(:func:`benchmark.atomic.atomic_dir`: a temporary sibling folder renamed into place), so a reader sees
+either the previous complete result or the new complete one, never a partial one. It holds:
 
 ``metrics.json``
     ``schema``, the submission's metadata and merged ``params``, ``status`` (``ok`` | ``failed``),
@@ -23,20 +23,15 @@ complete one, never a partial one. It holds:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benchmark._atomic import atomic_write_json as write_json  # noqa: F401  (re-export)
+from benchmark.metrics.spec import score_names
 
 SCHEMA_VERSION = 1
 METRICS_FILE = "metrics.json"
@@ -44,11 +39,9 @@ PER_CLIP_FILE = "per_clip.csv"
 CURVES_FILE = "curves.json"
 GALLERY_DIR = "gallery"
 
-SCORE_COLUMNS: tuple[str, ...] = (
-    "clip_iou", "clip_f1", "clip_auc", "frame_iou", "frame_f1", "frame_auc",
-    "deletion", "insertion", "mauc", "stdauc", "cv",
-)
-COST_COLUMNS: tuple[str, ...] = ("runtime_s", "forward_samples", "backward_samples")
+SCORE_COLUMNS: tuple[str, ...] = score_names()
+"""The per-clip scores, from the metric registry (every family but cost), in family order."""
+COST_COLUMNS: tuple[str, ...] = score_names(family="cost")
 PER_CLIP_COLUMNS: tuple[str, ...] = (
     "clip_id", "scene", "video", "start", *SCORE_COLUMNS, "frame_index", "degenerate",
     "p_clip", "p_baseline", *COST_COLUMNS,
@@ -72,34 +65,6 @@ class SubmissionResult:
     @property
     def ok(self) -> bool:
         return self.summary.get("status") == "ok"
-
-
-@contextlib.contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder that replaces ``final`` only if the block succeeds.
-
-    The swap is two renames; a crash between them leaves ``final`` absent (never partial), and
-    the stale temporary folders are removed by the next call.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".tmp-{final.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    for stale in final.parent.glob(f".old-{final.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".tmp-{final.name}-"))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if final.exists():
-        old = final.parent / f".old-{final.name}-{os.getpid()}"
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_result(folder: Path) -> SubmissionResult:
@@ -129,7 +94,7 @@ def read_result(folder: Path) -> SubmissionResult:
     return SubmissionResult(folder.name, folder, summary, per_clip, curves)
 
 
-def load_results(root: Path = Path("results")) -> list[SubmissionResult]:
+def load_results(root: Path) -> list[SubmissionResult]:
     """Every complete result under ``root``, sorted by name (temporary folders are ignored)."""
     root = Path(root)
     if not root.is_dir():

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.harness.runspec import RunSpec
+from benchmark.harness.supervisor import run_submission
 from benchmark.model.checkpoint import save_checkpoint
 from benchmark.model.i3d import I3D
-from benchmark.runner import RunSpec, run_submission
 
 YAML = """\
 display_name: {name}
@@ -98,7 +99,7 @@ def test_honest_submission_runs_every_clip_with_counts(tiny_env, tmp_path):
 
 
 def test_shard_bounds_cover_every_clip_once():
-    from benchmark.runner import shard_bounds
+    from benchmark.harness.supervisor import shard_bounds
 
     for n in range(0, 12):
         for k in range(1, 6):
@@ -110,7 +111,8 @@ def test_shard_bounds_cover_every_clip_once():
 
 
 def test_merge_stops_at_the_first_failure_in_clip_order():
-    from benchmark.runner import ClipRun, Failure, RunOutcome, merge_outcomes
+    from benchmark.harness.outcomes import ClipRun, Failure, RunOutcome
+    from benchmark.harness.supervisor import merge_outcomes
 
     def run(cid):
         return ClipRun(cid, np.zeros((1, 1, 1), np.float32), 0.1, 1, 1)

@@ -1,0 +1,181 @@
+"""The ``evaluate`` stage: score one submission on the fixed evaluation clips and write ``results/<name>/``.
+
+The evaluation is a map over independent ``(submission, clip)`` units: the worker explains each clip on
+its own (:mod:`benchmark.harness.supervisor`), and each clip is scored on its own
+(:mod:`benchmark.harness.scoring`); only the aggregation (means, bootstrap intervals) looks at all clips.
+The result folder is written atomically.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.atomic import atomic_dir, atomic_write_json
+from benchmark.explain.contract import Submission, SubmissionError, load_submission
+from benchmark.harness.gallery import write_gallery
+from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
+from benchmark.harness.outcomes import Failure, RunOutcome
+from benchmark.harness.provenance import run_context, sandbox_provenance
+from benchmark.harness.runspec import build_run_spec
+from benchmark.harness.scoring import ClipScores, batched_probabilities, probability_forward, score_clips, seed_spread
+from benchmark.harness.supervisor import merge_outcomes, run_submissions, shard_bounds
+from benchmark.layout import RepoLayout
+from benchmark.metrics import bootstrap_ci
+from benchmark.results import (
+    COST_COLUMNS,
+    CURVES_FILE,
+    GALLERY_DIR,
+    METRICS_FILE,
+    PER_CLIP_COLUMNS,
+    PER_CLIP_FILE,
+    SCHEMA_VERSION,
+    SCORE_COLUMNS,
+)
+from benchmark.settings import Settings
+
+__all__ = ["evaluate_submission"]
+
+
+def evaluate_submission(name: str, settings: Settings, layout: RepoLayout = RepoLayout(),
+                        *, eval_set: EvalSet | None = None, progress: bool = True) -> Path:
+    """Explain and score submission ``name``; returns ``results/<name>``.
+
+    Anything the submission does wrong ends as a ``failed`` result (with the clip, the kind of failure
+    and the traceback), never as an exception: the stage completes and the leaderboard lists it.
+    Problems of the benchmark's own inputs (data, split, checkpoint) raise, naming the file.
+    The clips are explained by ``evaluate.workers`` isolated workers in parallel and scored by as many
+    threads; every unit is seeded and single-threaded, so the scores do not depend on that number.
+    """
+    run = prepare_run(name, settings, layout, eval_set)
+    es, ev = run.eval_set, settings.evaluate
+    forward = probability_forward(run.net, run.device)
+    p_clip = batched_probabilities(forward, es.clips, ev.batch_size)
+    p_base = batched_probabilities(forward, es.baselines, ev.batch_size)
+
+    context = run_context(settings, layout, run)
+    try:
+        submission = load_submission(run.folder)
+    except SubmissionError as exc:
+        return _write_failed(layout, name, None, Failure(None, "invalid_submission", str(exc)), context)
+    profile = settings.profile
+    try:
+        merged = submission.merged_params(profile.submission_params.get(name),
+                                          source=f"params.yaml: profiles.{profile.name}.submission_params.{name}")
+    except SubmissionError as exc:
+        return _write_failed(layout, name, submission, Failure(None, "invalid_submission", str(exc)), context)
+
+    started = time.perf_counter()
+    seeds = ev.seed_list(submission.meta.stochastic)
+    outcomes = _explain(name, run, merged, seeds, settings, layout)
+    context["sandbox"] = sandbox_provenance(outcomes[0].sandbox)  # was the worker confined?
+    for k, outcome in enumerate(outcomes):
+        if outcome.failure is not None:
+            where = f" (seed {seeds[k]})" if k else ""
+            print(f"[{name}] FAILED on clip {outcome.failure.clip_id}{where}: {outcome.failure.kind}: "
+                  f"{outcome.failure.message}", flush=True)
+            return _write_failed(layout, name, submission, outcome.failure, context, merged)
+    scored = [
+        score_clips(outcome, es, forward, p_clip, p_base, n_thresholds=ev.n_thresholds, batch_size=ev.batch_size,
+                    workers=run.workers, progress=progress,
+                    label=f"[{name}] " + ("scoring" if k == 0 else f"scoring seed {seeds[k]}"))
+        for k, outcome in enumerate(outcomes)
+    ]
+    spread = seed_spread(seeds, [s.rows for s in scored])
+    return _write_ok(layout, name, submission, merged, context, es, outcomes[0], scored[0],
+                     time.perf_counter() - started, settings, spread)
+
+
+def _explain(name: str, run: RunInputs, merged: Mapping[str, Any], seeds: list[int], settings: Settings,
+             layout: RepoLayout) -> list[RunOutcome]:
+    """Explain every evaluation clip once per seed in isolated workers.
+
+    The clips are cut into ``workers`` contiguous shards; the ``len(seeds) * workers`` units run at most
+    ``workers`` at a time. Returns one outcome per seed, its shards merged in clip order.
+    """
+    es, ev = run.eval_set, settings.evaluate
+    bounds = shard_bounds(len(es.clip_ids), run.workers)
+    with tempfile.TemporaryDirectory(prefix=f"explain-{name}-") as tmp:
+        tmpdir = Path(tmp)
+        specs = []
+        for j, (lo, hi) in enumerate(bounds):
+            np.save(tmpdir / f"clips{j}.npy", es.clips[lo:hi].numpy())
+            np.save(tmpdir / f"baselines{j}.npy", es.baselines[lo:hi].numpy())
+        for seed in seeds:
+            for j, (lo, hi) in enumerate(bounds):
+                out = tmpdir / f"seed{seed}-shard{j}"
+                out.mkdir()
+                specs.append(build_run_spec(
+                    submission_dir=run.folder, checkpoint=layout.checkpoint, clips_file=tmpdir / f"clips{j}.npy",
+                    baselines_file=tmpdir / f"baselines{j}.npy", clip_ids=es.clip_ids[lo:hi], params=merged,
+                    seed=seed, evaluate=ev, device=run.device, out_dir=out,
+                ))
+        print(f"[{name}] explaining {len(es.clip_ids)} clips on {run.device} ({ev.threads} thread(s) x "
+              f"{len(bounds)} worker(s), seed(s) {', '.join(map(str, seeds))})", flush=True)
+        outcomes = run_submissions(specs, workers=run.workers, clip_time_budget_s=ev.clip_time_budget_s)
+    n = len(bounds)
+    return [merge_outcomes(outcomes[k * n:(k + 1) * n]) for k in range(len(seeds))]
+
+
+def _meta_dict(name: str, submission: Submission | None, merged: Mapping[str, Any] | None) -> dict[str, Any]:
+    if submission is None:
+        return {"submission": name, "display_name": name, "family": "other", "authors": [], "description": "",
+                "url": "", "params": {}}
+    m = submission.meta
+    return {"submission": name, "display_name": m.display_name, "family": m.family, "authors": list(m.authors),
+            "description": m.description, "url": m.url, "params": dict(merged or {})}
+
+
+def _write_failed(layout: RepoLayout, name: str, submission: Submission | None, failure: Failure,
+                  context: dict[str, Any], merged: Mapping[str, Any] | None = None) -> Path:
+    final = layout.result(name)
+    with atomic_dir(final) as tmp:
+        atomic_write_json(tmp / METRICS_FILE, {
+            "schema": SCHEMA_VERSION, **_meta_dict(name, submission, merged), "status": "failed",
+            "failure": failure.as_dict(), "n_clips": 0, "metrics": {}, "cost": {}, "degenerate_clips": 0,
+            "provenance": context,
+        })
+    return final
+
+
+def _write_ok(layout: RepoLayout, name: str, submission: Submission, merged: Mapping[str, Any],
+              context: dict[str, Any], es: EvalSet, outcome: RunOutcome, scores: ClipScores, wall_s: float,
+              settings: Settings, seeds: dict[str, Any]) -> Path:
+    boot = settings.evaluate.bootstrap
+    df = pd.DataFrame(scores.rows)[list(PER_CLIP_COLUMNS)]
+    metrics = {}
+    for col in (*SCORE_COLUMNS, *COST_COLUMNS):
+        ci = bootstrap_ci(df[col].to_numpy(dtype=float), n_resamples=boot.resamples, seed=boot.seed)
+        metrics[col] = {"mean": float(ci.mean), "ci_low": float(ci.low), "ci_high": float(ci.high)}
+    runtimes = df["runtime_s"].tolist()
+    cost = {
+        "runtime_median_s": statistics.median(runtimes), "runtime_total_s": float(sum(runtimes)),
+        "forward_samples_per_clip": float(statistics.median(df["forward_samples"])),
+        "backward_samples_per_clip": float(statistics.median(df["backward_samples"])),
+        "device": outcome.device, "threads": outcome.threads, "stage_wall_s": wall_s,
+    }
+    del_curves, ins_curves = scores.deletion_curves, scores.insertion_curves
+    final = layout.result(name)
+    with atomic_dir(final) as tmp:
+        df.to_csv(tmp / PER_CLIP_FILE, index=False, float_format="%.6g")
+        atomic_write_json(tmp / CURVES_FILE, {
+            "thresholds": scores.thresholds,
+            "deletion": {"mean": np.mean(list(del_curves.values()), axis=0).tolist(), "per_clip": del_curves},
+            "insertion": {"mean": np.mean(list(ins_curves.values()), axis=0).tolist(), "per_clip": ins_curves},
+        })
+        write_gallery(tmp / GALLERY_DIR, es.frames, es.masks, [r.clip_id for r in outcome.runs],
+                      [r.attribution for r in outcome.runs], settings.evaluate.gallery_clips)
+        atomic_write_json(tmp / METRICS_FILE, {
+            "schema": SCHEMA_VERSION, **_meta_dict(name, submission, merged), "status": "ok", "failure": None,
+            "n_clips": len(df), "metrics": metrics, "cost": cost,
+            "degenerate_clips": int(df["degenerate"].sum()), "seeds": seeds, "provenance": context,
+        })
+    print(f"[{name}] wrote {final} ({len(df)} clips, median {cost['runtime_median_s']:.3f} s/clip)", flush=True)
+    return final
