@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from benchmark.leaderboard import render_site
-from benchmark.leaderboard.plots import Series, Style, line_chart
 from benchmark.results import write_json
 from benchmark.sanity import CASCADE, SANITY_FILE, SANITY_SCHEMA
 
@@ -155,18 +154,3 @@ def test_a_damaged_record_is_an_error_naming_the_file(fake_results: Path, tmp_pa
     with pytest.raises(ValueError, match=r"lime/sanity.json: schema 99"):
         render_site(fake_results, tmp_path / "s", date="d", sanity_root=root)
 
-
-def test_line_chart_takes_named_ticks():
-    svg = str(
-        line_chart(
-            [Series("a", [0, 1, 2], [1.0, 0.5, 0.0], Style("#000"))],
-            chart_id="c",
-            title="t",
-            x_label="x",
-            y_label="y",
-            x_ticks=[(0, "trained"), (1, "1"), (2, "<2>")],
-        )
-    )
-    assert ">trained<" in svg and "&lt;2&gt;" in svg
-    with pytest.raises(ValueError, match="ascending"):
-        line_chart([], chart_id="c", title="t", x_label="x", y_label="y", x_ticks=[(1, "a"), (0, "b")])
