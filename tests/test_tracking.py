@@ -35,8 +35,8 @@ from benchmark.tracking import (
     serve_command,
     sync_results,
 )
-from benchmark.tracking._plan import FINISHED, RunState, plan_sync
 from benchmark.tracking.server import get_json, group_members, post_json
+from benchmark.tracking.sync_plan import FINISHED, RunState, plan_sync
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
