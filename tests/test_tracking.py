@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import urllib.parse
+import urllib.request
 import zlib
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,8 @@ from benchmark.tracking import (
     serve_command,
     sync_results,
 )
-from benchmark.tracking._plan import FINISHED, RunState, plan_sync
-from benchmark.tracking.server import get_json, group_members, post_json
+from benchmark.tracking.server import group_members
+from benchmark.tracking.sync_plan import FINISHED, RunState, plan_sync
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
@@ -47,6 +48,24 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 VERSION = "9.9.9"
 EXPERIMENT = "xai-test"
 N_CLIPS = 4
+
+
+# ---------------------------------------------------------------- HTTP helpers for the server test
+
+
+def get_json(url: str, *, timeout: float = 10.0) -> Any:
+    """GET ``url`` and decode its JSON body."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback only)
+        return json.loads(resp.read().decode())
+
+
+def post_json(url: str, body: Any, *, timeout: float = 10.0) -> Any:
+    """POST ``body`` as JSON to ``url`` and decode the JSON answer (e.g. ``/api/2.0/mlflow/runs/search``)."""
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (loopback only)
+        return json.loads(resp.read().decode())
 
 
 # ---------------------------------------------------------------- fake results

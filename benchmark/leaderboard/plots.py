@@ -56,13 +56,12 @@ class Series:
 
 @dataclass(frozen=True)
 class Point:
-    """One marker of a scatter plot, labelled ``label``; ``note`` is added to its hover text."""
+    """One marker of a scatter plot, labelled ``label`` (legend and hover text)."""
 
     label: str
     x: float
     y: float
     style: Style
-    note: str = ""
 
 
 def styles(n: int) -> list[Style]:
@@ -294,11 +293,10 @@ def scatter_chart(
     f = _Frame(width, plot_height, xt, yt, log_x=log_x)
     body = _axes(f, xt, yt, x_label, y_label)
     for p in shown:
-        note = f" ({p.note})" if p.note else ""
         body.append(
             f'<circle class="point" cx="{f.px(p.x):.1f}" cy="{f.py(p.y):.1f}" r="6" fill="{p.style.color}">'
             f"<title>{escape(p.label)}: {escape(x_label)} {p.x:.4g}, {escape(y_label)} {p.y:.4g}"
-            f"{escape(note)}</title></circle>"
+            "</title></circle>"
         )
     body += _legend([(p.label, p.style) for p in shown], f.y0 + _MARGIN["bottom"] + 6, width, "point")
     return _svg(chart_id, title, description, width, height, body)

@@ -30,10 +30,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from benchmark import __version__
 from benchmark.atomic import atomic_dir
 from benchmark.layout import RepoLayout
-from benchmark.leaderboard import _context as ctx
-from benchmark.leaderboard import _sanity, plots
+from benchmark.leaderboard.charts import curve_charts, runtime_scatter
+from benchmark.leaderboard.columns import column_groups, columns_from_spec
+from benchmark.leaderboard.gallery import gallery_rows
 from benchmark.leaderboard.paper import load_paper_table
+from benchmark.leaderboard.paper_comparison import paper_comparison
 from benchmark.leaderboard.ranking import TieTest, compute_standings
+from benchmark.leaderboard.sanity_view import attach_sanity
+from benchmark.leaderboard.tables import provenance_rows
+from benchmark.leaderboard.views import build_views
 from benchmark.results import load_results
 from benchmark.results.sanity import load_sanity
 
@@ -99,32 +104,7 @@ def _environment(templates: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["fmt"] = ctx.fmt
     return env
-
-
-def _scatter(views: Sequence[ctx.SubmissionView], metrics_by_name: dict[str, Any]) -> Any:
-    runtime, deletion = metrics_by_name.get("runtime_s"), metrics_by_name.get("deletion")
-    points = []
-    for v in views:
-        rt, de = v.cells.get("runtime_s"), v.cells.get("deletion")
-        if rt is None or de is None or not rt.sort or not de.sort:
-            continue
-        points.append(plots.Point(v.display_name, float(rt.sort), float(de.sort), v.style))
-    x_label = f"{getattr(runtime, 'label', 'runtime')}, median s/clip (log scale)"
-    y_label = getattr(deletion, "label", "deletion")
-    arrows = ctx.ARROWS
-    return plots.scatter_chart(
-        points,
-        chart_id="scatter-runtime-deletion",
-        log_x=True,
-        title=f"Cost against faithfulness ({y_label} {arrows.get(getattr(deletion, 'direction', ''), '')}, "
-        f"runtime {arrows.get(getattr(runtime, 'direction', ''), '')})",
-        x_label=x_label,
-        y_label=y_label,
-        description="Each submission's median runtime per clip (logarithmic axis) against its mean "
-        "deletion score.",
-    )
 
 
 def _write(path: Path, text: str) -> None:
@@ -160,7 +140,7 @@ def render_site(
         tie_statement: how the page names the test (required with a custom ``tie_test``).
         alpha: the test's level (used by the default test).
         date: the build date printed in the footer; default :func:`build_date`.
-        sanity_root: the ``sanity/`` folder of the randomisation check (:mod:`benchmark.sanity`); a
+        sanity_root: the ``sanity/`` folder of the randomisation check (:mod:`benchmark.harness.sanity`); a
             submission without a record there, or a missing folder, shows "not run".
 
     Returns:
@@ -188,23 +168,23 @@ def render_site(
 
     results = load_results(results_root)
     standings = compute_standings(results, metrics, tie_test)
-    columns = ctx.columns_from_spec(metrics)
+    columns = columns_from_spec(metrics)
     metrics_by_name = {spec.name: spec for spec in metrics}
-    views = ctx.build_views(results, standings, columns)
-    _sanity.attach(views, load_sanity(Path(sanity_root), names=[v.name for v in views]))
+    views = build_views(results, standings, columns)
+    attach_sanity(views, load_sanity(Path(sanity_root), names=[v.name for v in views]))
     ranked = [v for v in views if v.status == "ok"]
     failed = [v for v in views if v.status != "ok"]
     by_name = {r.name: r for r in results}
     for v in ranked:
-        v.charts = ctx.curve_charts([v], by_name, metrics_by_name, f"curve-{v.name}", per_clip=True)
-    provenance, disagreements = ctx.provenance_rows(results)
+        v.charts = curve_charts([v], by_name, metrics_by_name, f"curve-{v.name}", per_clip=True)
+    provenance, disagreements = provenance_rows(results)
     common = {
         "version": __version__,
         "build_date": date or build_date(),
         "provenance": provenance,
         "disagreements": disagreements,
         "columns": columns,
-        "groups": ctx.column_groups(columns),
+        "groups": column_groups(columns),
         "primary": [c for c in columns if c.primary],
         "tie_statement": tie_statement,
     }
@@ -212,12 +192,12 @@ def render_site(
         root="",
         ranked=ranked,
         failed=failed,
-        curves=ctx.curve_charts(ranked, by_name, metrics_by_name, "curves"),
-        scatter=_scatter(ranked, metrics_by_name),
-        gallery=ctx.gallery_rows(ranked),
+        curves=curve_charts(ranked, by_name, metrics_by_name, "curves"),
+        scatter=runtime_scatter(ranked, metrics_by_name),
+        gallery=gallery_rows(ranked),
         sanity_ran=[v for v in ranked if v.sanity.ran],
         sanity_missing=[v for v in ranked if not v.sanity.ran],
-        paper=ctx.paper_comparison(ranked, paper, columns),
+        paper=paper_comparison(ranked, paper, columns),
         **common,
     )
     page = env.get_template("submission.html")
@@ -227,7 +207,7 @@ def render_site(
         for v in views:
             _write(tmp / v.page, page.render(root="../", view=v, **common))
             for g in v.gallery:
-                for src, rel in ((g["input_src"], g["input"]), (g["overlay_src"], g["overlay"])):
+                for src, rel in ((g.input_src, g.input), (g.overlay_src, g.overlay)):
                     (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(src, tmp / rel)
     return out_dir

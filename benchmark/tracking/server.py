@@ -8,7 +8,6 @@ With job execution off and one worker, ``mlflow server`` starts in a few seconds
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -77,21 +76,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-def get_json(url: str, *, timeout: float = 10.0) -> Any:
-    """GET ``url`` and decode its JSON body."""
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback only)
-        return json.loads(resp.read().decode())
-
-
-def post_json(url: str, body: Any, *, timeout: float = 10.0) -> Any:
-    """POST ``body`` as JSON to ``url`` and decode the JSON answer (e.g. ``/api/2.0/mlflow/runs/search``)."""
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (loopback only)
-        return json.loads(resp.read().decode())
 
 
 def group_members(pgid: int) -> list[int]:

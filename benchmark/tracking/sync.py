@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmark.results import read_result, results_digest
-from benchmark.tracking import _fastpath
-from benchmark.tracking._payload import RunPayload, mlflow_key, run_payload
-from benchmark.tracking._plan import (
-    FINISHED,
+from benchmark.tracking.run_mapping import RunPayload, mlflow_key, run_payload
+from benchmark.tracking.store_query import absolute_uri, read_runs, sqlite_path
+from benchmark.tracking.sync_plan import FINISHED, RunState, SyncPlan, plan_sync
+from benchmark.tracking.tags import (
     TAG_CURRENT,
     TAG_DIGEST,
     TAG_REMOVED,
@@ -43,9 +43,6 @@ from benchmark.tracking._plan import (
     TAG_SUPERSEDED,
     TAG_SUPERSEDED_BY,
     TAG_VERSION,
-    RunState,
-    SyncPlan,
-    plan_sync,
 )
 
 if TYPE_CHECKING:
@@ -122,7 +119,7 @@ def _check_args(results_root: Path, tracking_uri: str, experiment: str, benchmar
             f"results_root={str(results_root)!r}: not a folder. Run from the repository root after "
             "`dvc repro` has written results/, or pass the results folder."
         )
-    if _fastpath.sqlite_path(tracking_uri) is None:
+    if sqlite_path(tracking_uri) is None:
         raise ValueError(
             f"tracking_uri={tracking_uri!r}: only a SQLite store is supported; use "
             "'sqlite:///mlflow.db' (relative to the current folder) or 'sqlite:////abs/path.db' "
@@ -169,12 +166,12 @@ def sync_results(
     start = time.perf_counter()
     results_root, artifact_root = Path(results_root), Path(artifact_root)
     _check_args(results_root, tracking_uri, experiment, benchmark_version)
-    tracking_uri = _fastpath.absolute_uri(tracking_uri)
+    tracking_uri = absolute_uri(tracking_uri)
     name = experiment_name(experiment, str(benchmark_version))
     folders = _result_folders(results_root)
     digests = {sub: results_digest(folder) for sub, folder in folders.items()}
 
-    seen = _fastpath.read_runs(tracking_uri, name)
+    seen = read_runs(tracking_uri, name)
     if seen is not None:
         exp_id, runs = seen
         plan = plan_sync(digests, runs)
@@ -243,7 +240,7 @@ def _ensure_store(tracking_uri: str) -> None:
     that no later run can open ("table ... already exists"). So a new store is built in a temporary
     file beside the target and renamed into place only once its schema is complete.
     """
-    db = _fastpath.sqlite_path(tracking_uri)
+    db = sqlite_path(tracking_uri)
     if db is None or db.exists():
         return
     mlflow = _import_mlflow()
@@ -396,7 +393,7 @@ def current_runs(
     Empty when the version's experiment does not exist yet.
     """
     mlflow = _import_mlflow()
-    client = mlflow.tracking.MlflowClient(tracking_uri=_fastpath.absolute_uri(tracking_uri))
+    client = mlflow.tracking.MlflowClient(tracking_uri=absolute_uri(tracking_uri))
     exp = client.get_experiment_by_name(experiment_name(experiment, str(benchmark_version)))
     if exp is None:
         return []

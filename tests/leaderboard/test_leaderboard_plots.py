@@ -77,3 +77,21 @@ def test_scatter_chart_uses_a_log_axis_and_drops_non_positive_x():
     ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "tick"]
     assert "0.1" in ticks and "1000" in ticks
     assert xs[0] < xs[1]
+
+
+def test_line_chart_takes_named_ticks():
+    svg = str(
+        plots.line_chart(
+            [plots.Series("a", [0, 1, 2], [1.0, 0.5, 0.0], plots.Style("#000"))],
+            chart_id="c",
+            title="t",
+            x_label="x",
+            y_label="y",
+            x_ticks=[(0, "trained"), (1, "1"), (2, "<2>")],
+        )
+    )
+    assert ">trained<" in svg and "&lt;2&gt;" in svg
+    with pytest.raises(ValueError, match="ascending"):
+        plots.line_chart(
+            [], chart_id="c", title="t", x_label="x", y_label="y", x_ticks=[(1, "a"), (0, "b")]
+        )

@@ -1,7 +1,8 @@
-"""Turn one ``metrics.json`` summary into the params, metrics and tags of an MLflow run.
+"""How one ``metrics.json`` summary maps onto an MLflow run: its params, metrics and tags.
 
-Pure functions over plain mappings: no MLflow import, no I/O. The mapping (documented in
-:mod:`benchmark.tracking`) is:
+:func:`run_payload` returns them as a :class:`RunPayload`; :mod:`benchmark.tracking.sync` logs it.
+Pure functions over plain mappings: no MLflow import, no I/O. The mapping (summarised in the
+README's "Results in MLflow") is:
 
 * params: the submission's merged ``params`` as ``params.<key>``; the run settings found in
   ``provenance`` (:data:`RUN_SETTING_KEYS`) as ``run.<key>``; ``n_clips``.
@@ -22,16 +23,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmark.tracking.tags import TAG_FAILURE, TAG_FAMILY, TAG_STATUS
+
 # MLflow 3.x limits (mlflow.utils.validation); values longer than these are cut with a marker.
 _MAX_KEY = 250
 _MAX_PARAM_VALUE = 6000
 _MAX_TAG_VALUE = 8000
 _TRUNCATED = "...[truncated]"
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
-
-TAG_STATUS = "benchmark.status"
-TAG_FAMILY = "benchmark.family"
-TAG_FAILURE = "benchmark.failure"
 
 RUN_SETTING_KEYS: tuple[str, ...] = (
     "profile",

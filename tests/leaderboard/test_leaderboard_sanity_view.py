@@ -10,7 +10,6 @@ import pytest
 
 from benchmark.atomic import atomic_write_json as write_json
 from benchmark.leaderboard import render_site
-from benchmark.leaderboard.plots import Series, Style, line_chart
 from benchmark.model.randomization import CASCADE
 from benchmark.results.sanity import SANITY_FILE, SANITY_SCHEMA
 
@@ -20,7 +19,7 @@ HOSTILE = "<script>alert(1)</script>"  # the display name conftest gives `hostil
 def write_sanity(
     root: Path, name: str, full: float, *, verdict: str | None = None, status: str = "ok"
 ) -> Path:
-    """``root/name/sanity.json`` shaped like :func:`benchmark.sanity.sanity_check` writes it; the Spearman
+    """``root/name/sanity.json`` shaped like :func:`benchmark.harness.sanity.sanity_check` writes it; the Spearman
     falls linearly from 1 to ``full`` along the cascade."""
     record: dict[str, Any] = {
         "schema": SANITY_SCHEMA,
@@ -156,18 +155,3 @@ def test_a_damaged_record_is_an_error_naming_the_file(fake_results: Path, tmp_pa
     with pytest.raises(ValueError, match=r"lime/sanity.json: schema 99"):
         render_site(fake_results, tmp_path / "s", date="d", sanity_root=root)
 
-
-def test_line_chart_takes_named_ticks():
-    svg = str(
-        line_chart(
-            [Series("a", [0, 1, 2], [1.0, 0.5, 0.0], Style("#000"))],
-            chart_id="c",
-            title="t",
-            x_label="x",
-            y_label="y",
-            x_ticks=[(0, "trained"), (1, "1"), (2, "<2>")],
-        )
-    )
-    assert ">trained<" in svg and "&lt;2&gt;" in svg
-    with pytest.raises(ValueError, match="ascending"):
-        line_chart([], chart_id="c", title="t", x_label="x", y_label="y", x_ticks=[(1, "a"), (0, "b")])

@@ -1,4 +1,4 @@
-"""A read-only look at MLflow's SQLite file, to answer "nothing changed" without importing MLflow.
+"""A read-only query of MLflow's SQLite store, to answer "nothing changed" without importing MLflow.
 
 Importing MLflow and opening its store costs about 2 s; reading three tables with :mod:`sqlite3`
 costs milliseconds. The answer is computed from the store itself (never from a side index), and
@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import unquote
 
-from benchmark.tracking._plan import RunState
+from benchmark.tracking.sync_plan import RunState
 
 _SQLITE_PREFIX = "sqlite:///"
 
@@ -35,7 +35,8 @@ def absolute_uri(tracking_uri: str) -> str:
 
 
 def read_runs(tracking_uri: str, experiment_name: str) -> tuple[str, list[RunState]] | None:
-    """``(experiment_id, active runs with their benchmark.* tags)``, or ``None`` if unsure."""
+    """``(experiment_id, active runs with their benchmark.* tags)`` of ``experiment_name``, or ``None``
+    when unsure (no file, no such active experiment or several, an unknown schema, a locked database)."""
     db = sqlite_path(tracking_uri)
     if db is None or not db.is_file():
         return None

@@ -1,7 +1,10 @@
 """Decide what a sync must do, from the runs in the store and the digests on disk.
 
-Pure: the same plan is computed from MLflow's client (the full sync) and from a read-only look
-at the SQLite file (the fast no-op check), so the two can never disagree on what "nothing to do" is.
+:func:`plan_sync` compares ``{submission: results digest}`` with the experiment's active runs
+(:class:`RunState`) and returns a :class:`SyncPlan`: which runs to create, keep, supersede, retire or
+delete. Pure: the same plan is computed from MLflow's client (the full sync) and from a read-only look
+at the SQLite file (:mod:`benchmark.tracking.store_query`, the fast no-op check), so the two can never
+disagree on what "nothing to do" is.
 """
 
 from __future__ import annotations
@@ -9,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-TAG_SUBMISSION = "benchmark.submission"
-TAG_DIGEST = "benchmark.results_digest"
-TAG_CURRENT = "benchmark.current"
-TAG_SUPERSEDED = "benchmark.superseded"
-TAG_SUPERSEDED_BY = "benchmark.superseded_by"
-TAG_REMOVED = "benchmark.removed"
-TAG_VERSION = "benchmark.version"
+from benchmark.tracking.tags import TAG_CURRENT, TAG_DIGEST, TAG_SUBMISSION
+
 FINISHED = "FINISHED"
+"""MLflow's status of a run that ended normally."""
 
 
 @dataclass(frozen=True)
 class RunState:
-    """What the plan needs to know about one active run of the experiment."""
+    """What the plan needs to know about one active run of the experiment.
+
+    ``start_time`` is MLflow's, in milliseconds since 1970 (0 when unknown); ``tags`` may hold only
+    the ``benchmark.*`` tags.
+    """
 
     run_id: str
     status: str
@@ -30,6 +33,7 @@ class RunState:
 
     @property
     def submission(self) -> str | None:
+        """The submission the run shows (``None``: made by hand, never touched)."""
         return self.tags.get(TAG_SUBMISSION)
 
     @property
@@ -39,6 +43,7 @@ class RunState:
 
     @property
     def current(self) -> bool:
+        """Complete and tagged as its submission's current run."""
         return self.complete and self.tags.get(TAG_CURRENT) == "true"
 
 
@@ -65,6 +70,7 @@ class SyncPlan:
 
     @property
     def is_noop(self) -> bool:
+        """Whether the plan writes nothing (the results and the store already agree)."""
         return not (self.delete or self.create or self.supersede or self.remove)
 
 
