@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmark.explain.counting import PassCounter
+from benchmark.explain.contract.counting import PassCounter
 
 
 def i3d_types() -> tuple[type, type, type, type, type]:

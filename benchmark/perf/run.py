@@ -31,7 +31,7 @@ from torch import nn
 from benchmark.config import PAPER_INPUT, active_profile, load_params
 from benchmark.explain.batching import forward_batch_size, model_memory_format
 from benchmark.explain.contract import load_submission
-from benchmark.explain.counting import PassCounter
+from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.geometry import scale_window
 from benchmark.explain.occlusion import IncrementalOcclusion, OcclusionStats, occluded_probabilities, occlusion_windows
 from benchmark.explain.seeding import clip_generator

@@ -10,7 +10,7 @@ import torch
 from captum.attr import Occlusion
 from torch import nn
 
-from benchmark.explain.counting import PassCounter
+from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.geometry import count_windows
 from benchmark.explain.occlusion import (
     IncrementalOcclusion,

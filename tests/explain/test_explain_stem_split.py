@@ -10,7 +10,7 @@ from captum.attr import KernelShap, Lime
 from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
-from benchmark.explain.counting import PassCounter
+from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.seeding import seeded
 from benchmark.explain.stem_split import StemSplit, stem_split
 from benchmark.explain.supervoxels import slic_supervoxels
