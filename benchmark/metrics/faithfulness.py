@@ -26,15 +26,16 @@ import torch
 
 from benchmark.metrics._arrays import check_n_thresholds
 from benchmark.metrics.maps import scored_map, thresholds
-from benchmark.metrics.spec import MetricSpec, register
+from benchmark.metrics.spec import MetricSpec
 
-register(
+FAITHFULNESS_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("deletion", "model-centric", "higher", "Deletion",
                "Mean drop of p(anomalous) as the most attributed voxels are replaced by the baseline.", True),
     MetricSpec("insertion", "model-centric", "lower", "Insertion",
                "Mean gap to p(anomalous) of the clip as the most attributed voxels are inserted into the "
                "baseline (the paper's convention: lower is better).", True),
 )
+"""The model-centric metrics (registered by :mod:`benchmark.metrics`)."""
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 """Maps a batch ``(B, 3, T, H, W)`` to ``p(anomalous)`` of shape ``(B,)``."""
