@@ -45,7 +45,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def _names(args: argparse.Namespace, command: str) -> list[str] | None:
-    from benchmark.explain.registry import discover
+    from benchmark.explain.contract.registry import discover
 
     names = list(discover(_layout(args).submissions)) if args.all else args.names
     if not names:
@@ -91,7 +91,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from benchmark.explain.scaffold import new_submission
+    from benchmark.explain.contract.scaffold import new_submission
 
     folder = new_submission(args.name, _layout(args).submissions, template=args.template)
     print(f"created {folder}: edit explainer.py and submission.yaml, then run `benchmark validate {args.name}` "
@@ -101,7 +101,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from benchmark.explain.contract import SubmissionError, load_submission
-    from benchmark.explain.registry import discover
+    from benchmark.explain.contract.registry import discover
 
     for name, folder in discover(_layout(args).submissions).items():
         try:

@@ -10,7 +10,7 @@ from benchmark.data.labels import format_gt_file, parse_gt_file
 from benchmark.data.prepared import Clip, PreparedData, clip_id, parse_clip_id, prepare
 from benchmark.data.split import EvalClip, Split, load_split, make_split
 from benchmark.data.synthetic import write_synthetic
-from benchmark.data.transforms import BLACK, from_model_input, to_model_input
+from benchmark.data.transforms import BLACK, to_model_input
 from benchmark.data.ucsd import Layout, Video, load_frames, load_masks, read_layout
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "clip_id",
     "fetch_archive",
     "format_gt_file",
-    "from_model_input",
     "load_frames",
     "load_masks",
     "load_split",

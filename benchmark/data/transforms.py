@@ -1,4 +1,4 @@
-"""Pixels <-> model input.
+"""Pixels to model input.
 
 The model sees gray frames replicated to 3 channels and scaled to ``[-1, 1]`` as
 ``x / 127.5 - 1`` (the convention of the Kinetics-trained I3D), laid out ``(3, T, H, W)``.
@@ -11,8 +11,6 @@ import torch
 
 BLACK: float = -1.0
 """Pixel value 0 in model space (the "black" baseline)."""
-WHITE: float = 1.0
-"""Pixel value 255 in model space."""
 
 
 def to_model_input(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -36,18 +34,3 @@ def to_model_input(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     channel_dim = 0 if x.dim() == 3 else 1
     return x.unsqueeze(channel_dim).expand(*x.shape[:channel_dim], 3, *x.shape[channel_dim:]).contiguous()
 
-
-def from_model_input(x: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Model input back to gray pixels for display (the channel mean, rounded and clipped).
-
-    Args:
-        x: ``(3, T, H, W)`` or ``(N, 3, T, H, W)`` in model space.
-
-    Returns:
-        ``uint8`` ``(T, H, W)`` or ``(N, T, H, W)``.
-    """
-    t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x.detach().cpu()
-    if t.dim() not in (4, 5) or t.shape[-4] != 3:
-        raise ValueError(f"x: expected (3, T, H, W) or (N, 3, T, H, W), got shape {tuple(t.shape)}.")
-    gray = t.to(torch.float32).mean(dim=-4)
-    return gray.add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).numpy()

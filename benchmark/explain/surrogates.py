@@ -30,7 +30,7 @@ may pick other kernels for the other layout, so model outputs can differ in the 
 differences of 2e-7 to 6e-6 on real UCSD clips with the trained model).
 
 On the project's I3D (``engine="auto"``) the perturbed clips are not even built: the model's first
-convolution is split by feature (:mod:`benchmark.explain.stem_split`), so a batch costs one matrix
+convolution is split by feature (:mod:`benchmark.explain.engines.stem_split`), so a batch costs one matrix
 product instead of its first convolutions and its copies of the clip. The similarity must then come
 from the interpretable samples alone: KernelSHAP's kernel reads only them, and LIME's exponential
 kernel is computed from per-feature sums by :class:`FeatureExpKernel` (the distance between ``x`` and
@@ -50,9 +50,9 @@ from captum.attr import KernelShap, Lime
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from benchmark.explain._i3d import credit_forward
 from benchmark.explain.batching import model_memory_format
-from benchmark.explain.stem_split import stem_split
+from benchmark.explain.engines.layerwise import credit_forward
+from benchmark.explain.engines.stem_split import stem_split
 
 __all__ = ["ENGINES", "FeatureExpKernel", "surrogate_weights", "kernel_shap_kwargs"]
 
@@ -171,7 +171,7 @@ def surrogate_weights(
         memory_format: the layout of the batches the model sees (``None``: :func:`model_memory_format`;
             ``torch.contiguous_format``: Captum's). ``similarity_func`` sees contiguous samples, as in Captum.
             Plain engine only.
-        engine: ``"auto"``: the first-convolution split (:mod:`benchmark.explain.stem_split`) when the model
+        engine: ``"auto"``: the first-convolution split (:mod:`benchmark.explain.engines.stem_split`) when the model
             is the project's eval-mode I3D, the responses fit in 1 GiB and the similarity can come from the
             samples (KernelSHAP's kernel, :class:`FeatureExpKernel`); else, and with ``"plain"``, every
             perturbed clip is built and run.

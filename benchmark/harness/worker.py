@@ -60,9 +60,9 @@ def worker_main(conn, spec: RunSpec) -> None:  # pragma: no cover - runs in the 
         import torch
 
         from benchmark.explain.contract import SubmissionError, load_submission
-        from benchmark.explain.counting import PassCounter
+        from benchmark.explain.contract.counting import PassCounter
+        from benchmark.explain.contract.output import check_output
         from benchmark.explain.seeding import clip_generator
-        from benchmark.explain.validate import check_output
         from benchmark.model.checkpoint import load_checkpoint
         from benchmark.model.i3d import ProbabilityModel
 

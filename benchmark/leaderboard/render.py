@@ -53,9 +53,9 @@ PAGES = ("base.html", "index.html", "submission.html")
 def default_metrics() -> list[Any]:
     """Every declared metric (:data:`benchmark.metrics.spec.METRICS`), grouped by family in display order."""
     import benchmark.metrics  # noqa: F401  (importing the package declares every metric)
-    from benchmark.metrics.spec import FAMILIES, METRICS
+    from benchmark.metrics.spec import METRIC_FAMILIES, METRICS
 
-    return sorted(METRICS.values(), key=lambda spec: FAMILIES.index(spec.family))
+    return sorted(METRICS.values(), key=lambda spec: METRIC_FAMILIES.index(spec.family))
 
 
 def default_tie_test(alpha: float = DEFAULT_ALPHA) -> tuple[TieTest, str]:

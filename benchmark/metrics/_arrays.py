@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 
 def to_numpy(value: Any, name: str) -> np.ndarray:
-    """A NumPy view/copy of an array-like or tensor (detached, on the CPU); no dtype change."""
-    if isinstance(value, torch.Tensor):
+    """A NumPy view/copy of an array-like or tensor (detached, on the CPU); no dtype change.
+
+    Tensors are recognised by their ``detach`` method, so that this module imports no torch."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
         return value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
         return value

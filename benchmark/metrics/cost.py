@@ -7,9 +7,9 @@ depend on the machine. They are shown beside the rank, never averaged into it.
 
 from __future__ import annotations
 
-from benchmark.metrics.spec import MetricSpec, register
+from benchmark.metrics.spec import MetricSpec
 
-register(
+COST_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("runtime_s", "cost", "lower", "Runtime (s)",
                "Wall-clock seconds of the explainer's call on one clip, after a warm-up clip.", False),
     MetricSpec("forward_samples", "cost", "lower", "Forward passes",
@@ -17,3 +17,4 @@ register(
     MetricSpec("backward_samples", "cost", "lower", "Backward passes",
                "Samples the model back-propagated while explaining one clip.", False),
 )
+"""The cost metrics (registered by :mod:`benchmark.metrics`)."""

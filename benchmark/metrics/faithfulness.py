@@ -19,24 +19,27 @@ superpixel map costs far fewer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from benchmark.metrics._arrays import check_n_thresholds
 from benchmark.metrics.maps import scored_map, thresholds
-from benchmark.metrics.spec import MetricSpec, register
+from benchmark.metrics.spec import MetricSpec
 
-register(
+FAITHFULNESS_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("deletion", "model-centric", "higher", "Deletion",
                "Mean drop of p(anomalous) as the most attributed voxels are replaced by the baseline.", True),
     MetricSpec("insertion", "model-centric", "lower", "Insertion",
                "Mean gap to p(anomalous) of the clip as the most attributed voxels are inserted into the "
                "baseline (the paper's convention: lower is better).", True),
 )
+"""The model-centric metrics (registered by :mod:`benchmark.metrics`)."""
 
-Forward = Callable[[torch.Tensor], torch.Tensor]
+if TYPE_CHECKING:
+    import torch
+
+Forward = Callable[["torch.Tensor"], "torch.Tensor"]
 """Maps a batch ``(B, 3, T, H, W)`` to ``p(anomalous)`` of shape ``(B,)``."""
 
 # A sample to evaluate: the clip, the baseline, or a selection (threshold index) with a direction.
@@ -79,6 +82,8 @@ def deletion_insertion(
         ValueError: shapes, dtypes or devices that differ, NaN/inf attributions or probabilities, a
             ``forward`` output that is not ``(B,)``, a non-positive ``batch_size``.
     """
+    import torch  # imported when a score is computed: the page reads metric declarations only
+
     n_thresholds = check_n_thresholds(n_thresholds)
     _check_inputs(clip, baseline, batch_size)
     E = scored_map(attribution)
@@ -153,6 +158,8 @@ def _plan(
 
 
 def _check_inputs(clip: torch.Tensor, baseline: torch.Tensor, batch_size: Any) -> None:
+    import torch
+
     for name, tensor in (("clip", clip), ("baseline", baseline)):
         if not isinstance(tensor, torch.Tensor):
             raise ValueError(f"{name}: expected a torch tensor (C, T, H, W), got {type(tensor).__name__}.")
@@ -185,6 +192,8 @@ def _evaluate(
     batch_size: int,
 ) -> dict[tuple[str, int], float]:
     """``p`` of every sample, run through ``forward`` in batches under inference mode."""
+    import torch
+
     results: dict[tuple[str, int], float] = {}
     with torch.inference_mode():
         for start in range(0, len(samples), batch_size):
@@ -210,6 +219,8 @@ def _build(
     kind: str, i: int, clip: torch.Tensor, baseline: torch.Tensor, passes: torch.Tensor, *, out: torch.Tensor
 ) -> None:
     """Write one input ``(C, T, H, W)`` into ``out``: the clip, the baseline, or ``x_del`` / ``x_ins`` at ``tau_i``."""
+    import torch
+
     if kind == _CLIP:
         out.copy_(clip)
     elif kind == _BASELINE:

@@ -2,8 +2,10 @@
 
 :func:`human_centric` computes the scored map once, sorts the clip once and its frames once, and
 derives the clip-level scores, the max-attribution-frame scores and the robustness scores from those
-two sorts. It runs the same kernels as :func:`localization`, :func:`max_attribution_frame` and
-:func:`robustness`, so its values equal theirs exactly (the tests check it).
+two sorts (:func:`~benchmark.metrics.localization.localization_scores`,
+:func:`~benchmark.metrics.robustness.robustness_from_rows`). Its values equal the plain protocol loop's
+(one boolean mask per threshold, sklearn's AUC; the tests check it), and its robustness scores equal
+:func:`~benchmark.metrics.robustness.robustness` exactly.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import numpy as np
 
 from benchmark.metrics._arrays import as_mask, check_labels, check_n_thresholds
 from benchmark.metrics._ranking import sort_keys
-from benchmark.metrics.localization import _frame_index, _scores_from_sorted
-from benchmark.metrics.maps import scored_map
-from benchmark.metrics.robustness import _frame_sorted_keys, _robustness_from_rows
+from benchmark.metrics.localization import frame_index, localization_scores
+from benchmark.metrics.maps import scored_map, thresholds
+from benchmark.metrics.robustness import frame_sorted_keys, robustness_from_rows
 
 
 def human_centric(attribution: Any, mask: Any, n_thresholds: int = 50) -> dict[str, float | int | bool]:
@@ -44,14 +46,14 @@ def human_centric(attribution: Any, mask: Any, n_thresholds: int = 50) -> dict[s
     check_labels(labels, "human_centric (clip level)")
 
     keys = sort_keys(E, labels)
-    clip = _scores_from_sorted(np.sort(keys.reshape(-1)), float(E.max()), n_thresholds)
+    clip = localization_scores(np.sort(keys.reshape(-1)), thresholds(E, n_thresholds))
 
-    t_star = _frame_index(E, labels)
+    t_star = frame_index(E, labels)
     check_labels(labels[t_star], f"human_centric (max-attribution frame {t_star})")
-    frame_rows = _frame_sorted_keys(keys)
-    frame = _scores_from_sorted(frame_rows[t_star], float(E[t_star].max()), n_thresholds)
+    frame_rows = frame_sorted_keys(keys)
+    frame = localization_scores(frame_rows[t_star], thresholds(E[t_star], n_thresholds))
 
-    robust = _robustness_from_rows(frame_rows)
+    robust = robustness_from_rows(frame_rows)
     return {
         "clip_iou": clip["iou"],
         "clip_f1": clip["f1"],

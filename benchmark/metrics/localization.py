@@ -1,7 +1,7 @@
 """Human-centric (localisation) scores: IoU, F1 and ROC-AUC of the scored map against a pixel mask.
 
 Protocol, "Human-centric (localisation) scores": with ``E`` the scored map, ``M`` the boolean mask
-and ``E_tau = E >= tau`` for the 51 thresholds ``tau_i = i / N * max(E)``,
+and ``E_tau = E >= tau`` for the 51 thresholds ``tau_i = i / N * max(E)`` (:func:`~benchmark.metrics.maps.thresholds`),
 
 * ``IoU = max_i |M & E_tau_i| / |M | E_tau_i|``,
 * ``F1 = max_i 2 TP / (2 TP + FP + FN)``,
@@ -10,7 +10,8 @@ and ``E_tau = E >= tau`` for the 51 thresholds ``tau_i = i / N * max(E)``,
 
 The clip level scores all ``T x H x W`` voxels; the max-attribution-frame level scores the ``H x W``
 pixels of frame ``t*`` (:func:`max_attribution_frame`), whose thresholds come from that frame's own
-maximum. One sort of the map serves all 51 thresholds and the AUC; nothing loops over voxels.
+maximum. One sort of the map serves all 51 thresholds and the AUC (:func:`localization_scores`);
+nothing loops over voxels. :func:`benchmark.metrics.human_centric.human_centric` computes both levels.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.metrics._arrays import as_mask, check_labels, check_n_thresholds
-from benchmark.metrics._ranking import auc_sorted, positive_positions, sort_keys, threshold_counts
+from benchmark.metrics._arrays import as_mask
+from benchmark.metrics._ranking import auc_sorted, positive_positions, threshold_counts
 from benchmark.metrics.maps import scored_map
-from benchmark.metrics.spec import MetricSpec, register
+from benchmark.metrics.spec import MetricSpec
 
-register(
+LOCALIZATION_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("clip_iou", "human-centric", "higher", "Clip IoU",
                "Best IoU over the 51 thresholds of the scored map against the mask, over the whole clip.", True),
     MetricSpec("clip_f1", "human-centric", "higher", "Clip F1",
@@ -38,11 +39,20 @@ register(
     MetricSpec("frame_auc", "human-centric", "higher", "Frame AUC",
                "ROC-AUC on the anomalous frame with the largest total attribution.", True),
 )
+"""The human-centric metrics (registered by :mod:`benchmark.metrics`)."""
 
 
-def _scores_from_sorted(sorted_keys: np.ndarray, max_value: float, n_thresholds: int) -> dict[str, float]:
-    """IoU, F1 and AUC of one map from its sorted keys ``(L,)`` (mask neither empty nor full)."""
-    taus = (np.arange(n_thresholds + 1, dtype=np.float64) / n_thresholds) * max_value
+def localization_scores(sorted_keys: np.ndarray, taus: np.ndarray) -> dict[str, float]:
+    """IoU, F1 and AUC of one map from its sorted keys and its thresholds.
+
+    Args:
+        sorted_keys: uint64 ``(L,)``: :func:`~benchmark.metrics._ranking.sort_keys` of the map and its
+            mask (neither empty nor full), sorted ascending.
+        taus: the map's thresholds, :func:`~benchmark.metrics.maps.thresholds` of the same map.
+
+    Returns:
+        ``{"iou", "f1", "auc"}`` as floats in ``[0, 1]``.
+    """
     positions = positive_positions(sorted_keys)
     n_pos = positions.size
     tp, fp = threshold_counts(sorted_keys, positions, taus)
@@ -53,37 +63,8 @@ def _scores_from_sorted(sorted_keys: np.ndarray, max_value: float, n_thresholds:
     return {"iou": iou, "f1": f1, "auc": auc}
 
 
-def _localize(E: np.ndarray, mask: np.ndarray, n_thresholds: int) -> dict[str, float]:
-    sorted_keys = np.sort(sort_keys(E, mask).reshape(-1))
-    return _scores_from_sorted(sorted_keys, float(E.max()), n_thresholds)
-
-
-def localization(attribution: Any, mask: Any, n_thresholds: int = 50) -> dict[str, float | bool]:
-    """IoU, F1 and AUC of an attribution against a ground-truth mask, over every voxel given.
-
-    Args:
-        attribution: ``(3, T, H, W)``, ``(T, H, W)`` or ``(H, W)`` array or tensor (see :func:`scored_map`).
-        mask: boolean ``(T, H, W)`` or ``(H, W)``: the shape of the scored map.
-        n_thresholds: ``N``; the scores use ``N + 1`` thresholds.
-
-    Returns:
-        ``{"iou", "f1", "auc"}`` as floats in ``[0, 1]`` and ``"degenerate"``: ``True`` when the scored map
-        is all zero (then every threshold selects every voxel and the AUC is 0.5).
-
-    Raises:
-        ValueError: empty or full mask (the AUC is undefined), shapes that differ, NaN/inf attributions.
-    """
-    n_thresholds = check_n_thresholds(n_thresholds)
-    E = scored_map(attribution)
-    labels = as_mask(mask, E.shape)
-    check_labels(labels, "localization")
-    scores: dict[str, float | bool] = dict(_localize(E, labels, n_thresholds))
-    scores["degenerate"] = bool(E.max() == 0.0)
-    return scores
-
-
-def _frame_index(E: np.ndarray, mask: np.ndarray) -> int:
-    """``t*`` of a ``(T, H, W)`` scored map and mask (see :func:`max_attribution_frame`)."""
+def frame_index(E: np.ndarray, mask: np.ndarray) -> int:
+    """``t*`` of a ``(T, H, W)`` scored map and boolean mask (see :func:`max_attribution_frame`)."""
     anomalous = np.count_nonzero(mask.reshape(mask.shape[0], -1), axis=1) > 0
     if not anomalous.any():
         raise ValueError("max_attribution_frame: no frame of the mask is anomalous; pass an anomalous clip.")
@@ -109,4 +90,4 @@ def max_attribution_frame(attribution: Any, mask: Any) -> int:
     E = scored_map(attribution)
     if E.ndim != 3:
         raise ValueError(f"attribution: expected (3, T, H, W) or (T, H, W), got a single frame {E.shape}.")
-    return _frame_index(E, as_mask(mask, E.shape))
+    return frame_index(E, as_mask(mask, E.shape))

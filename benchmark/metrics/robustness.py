@@ -15,9 +15,9 @@ import numpy as np
 from benchmark.metrics._arrays import as_mask
 from benchmark.metrics._ranking import auc_rows, sort_keys
 from benchmark.metrics.maps import scored_map
-from benchmark.metrics.spec import MetricSpec, register
+from benchmark.metrics.spec import MetricSpec
 
-register(
+ROBUSTNESS_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("mauc", "robustness", "higher", "mAUC",
                "Mean of the frame-level AUCs over the clip's anomalous frames.", True),
     MetricSpec("stdauc", "robustness", "lower", "stdAUC",
@@ -25,14 +25,15 @@ register(
     MetricSpec("cv", "robustness", "lower", "Cv",
                "Coefficient of variation stdAUC / mAUC of the frame-level AUCs.", True),
 )
+"""The robustness metrics (registered by :mod:`benchmark.metrics`)."""
 
 
-def _frame_sorted_keys(keys: np.ndarray) -> np.ndarray:
+def frame_sorted_keys(keys: np.ndarray) -> np.ndarray:
     """Per-frame sorted keys, uint64 ``(T, H * W)``, from the keys ``(T, H, W)`` of ``sort_keys``."""
     return np.sort(keys.reshape(keys.shape[0], -1), axis=1)
 
 
-def _robustness_from_rows(sorted_rows: np.ndarray) -> dict[str, float]:
+def robustness_from_rows(sorted_rows: np.ndarray) -> dict[str, float]:
     """mAUC, stdAUC and Cv from per-frame sorted keys ``(T, H * W)``."""
     auc, usable = auc_rows(sorted_rows)
     if not usable.any():
@@ -53,7 +54,7 @@ def frame_aucs(attribution: Any, mask: Any) -> np.ndarray:
     A diagnostic (e.g. for plots); :func:`robustness` drops the NaN frames before averaging.
     """
     E = _frames(attribution)
-    return auc_rows(_frame_sorted_keys(sort_keys(E, as_mask(mask, E.shape))))[0]
+    return auc_rows(frame_sorted_keys(sort_keys(E, as_mask(mask, E.shape))))[0]
 
 
 def robustness(attribution: Any, mask: Any) -> dict[str, float]:
@@ -70,7 +71,7 @@ def robustness(attribution: Any, mask: Any) -> dict[str, float]:
         ValueError: no frame with a mask both non-empty and not full, mismatched shapes, NaN/inf.
     """
     E = _frames(attribution)
-    return _robustness_from_rows(_frame_sorted_keys(sort_keys(E, as_mask(mask, E.shape))))
+    return robustness_from_rows(frame_sorted_keys(sort_keys(E, as_mask(mask, E.shape))))
 
 
 def _frames(attribution: Any) -> np.ndarray:

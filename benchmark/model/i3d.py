@@ -41,11 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ANOMALOUS", "I3D", "ProbabilityModel", "build_model", "INCEPTION_CHANNELS", "scaled_channels"]
-
-ANOMALOUS: int = 1
-"""The index of "anomalous" in the 2-class head: ``p(anomalous) = ProbabilityModel(net)(x)[:, ANOMALOUS]`` is
-the output every explainer explains and every model-centric score reads (PROTOCOL.md, Clips and model)."""
+__all__ = [
+    "ANOMALOUS", "I3D", "INCEPTION_CHANNELS", "ProbabilityModel", "build_model", "pad_same", "same_padding",
+    "scaled_channels",
+]
 
 INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
     "Mixed_3b": (64, 96, 128, 16, 32, 32),
@@ -75,19 +74,26 @@ def scaled_channels(channels: int, width: float) -> int:
     return max(1, int(math.floor(channels * width + 0.5)))
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow ``SAME`` padding ``(before, after)`` for one axis of length ``size``."""
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow ``SAME`` padding ``(before, after)`` for one axis of length ``size``.
+
+    The I3D's padding rule: engines that run its layers piecewise (``benchmark.explain.engines``) must
+    reproduce it exactly.
+    """
     out = -(-size // stride)  # ceil
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
 
 
-def _pad_same(x: Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, int], value: float) -> Tensor:
-    """Pad ``x`` of shape (B, C, T, H, W) so that a VALID op gives TensorFlow's SAME output size."""
+def pad_same(x: Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, int], value: float) -> Tensor:
+    """Pad ``x`` of shape (B, C, T, H, W) so that a VALID op gives TensorFlow's SAME output size.
+
+    Returns ``x`` itself when no axis needs padding.
+    """
     pads: list[int] = []
     # F.pad lists the last axis first: (W_before, W_after, H_before, H_after, T_before, T_after).
     for axis in (4, 3, 2):
-        pads.extend(_same_padding(x.shape[axis], kernel[axis - 2], stride[axis - 2]))
+        pads.extend(same_padding(x.shape[axis], kernel[axis - 2], stride[axis - 2]))
     if not any(pads):
         return x
     return F.pad(x, pads, mode="constant", value=value)
@@ -118,7 +124,7 @@ class Unit3D(nn.Module):
         self.relu = nn.ReLU(inplace=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _pad_same(x, self.kernel, self.stride, 0.0)
+        x = pad_same(x, self.kernel, self.stride, 0.0)
         return self.relu(self.bn(self.conv(x)))
 
 
@@ -132,7 +138,7 @@ class MaxPool3dSame(nn.Module):
         self.pool = nn.MaxPool3d(kernel, stride=stride, padding=0)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.pool(_pad_same(x, self.kernel, self.stride, -math.inf))
+        return self.pool(pad_same(x, self.kernel, self.stride, -math.inf))
 
 
 class InceptionBlock(nn.Module):
@@ -235,10 +241,15 @@ class I3D(nn.Module):
         return self.logits(x).flatten(1)
 
 
+ANOMALOUS = 1
+"""The anomalous class: the column of :class:`ProbabilityModel`'s output that every explainer explains
+and every score reads (``p(anomalous) = model(x)[:, ANOMALOUS]``; column 0 is normal)."""
+
+
 class ProbabilityModel(nn.Module):
     """Softmax over a classifier's logits: (B, 3, T, H, W) -> probabilities (B, num_classes).
 
-    With the 2-class head, ``p(anomalous) = model(x)[:, 1]``: the output every explainer explains.
+    With the 2-class head, ``p(anomalous) = model(x)[:, ANOMALOUS]``: the output every explainer explains.
     """
 
     def __init__(self, net: nn.Module) -> None:

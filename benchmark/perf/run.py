@@ -29,10 +29,12 @@ import torch
 from torch import nn
 
 from benchmark.explain.batching import forward_batch_size, model_memory_format
-from benchmark.explain.contract import load_submission
-from benchmark.explain.counting import PassCounter
+from benchmark.explain.contract import PassCounter, load_submission
+from benchmark.explain.engines.batched import occluded_probabilities
+from benchmark.explain.engines.incremental import IncrementalOcclusion
+from benchmark.explain.engines.stats import OcclusionStats
+from benchmark.explain.engines.windows import occlusion_windows
 from benchmark.explain.geometry import scale_window
-from benchmark.explain.occlusion import IncrementalOcclusion, OcclusionStats, occluded_probabilities, occlusion_windows
 from benchmark.explain.seeding import clip_generator
 from benchmark.metrics import deletion_insertion, human_centric, make_baseline
 from benchmark.model.i3d import ANOMALOUS, ProbabilityModel, build_model
@@ -41,7 +43,6 @@ from benchmark.perf.floor import measure_floor
 from benchmark.perf.scoring import plain_deletion_insertion, plain_human_centric
 from benchmark.settings import PAPER_INPUT, Settings, load_params
 
-TARGET = ANOMALOUS
 CLIP_FRAMES = 20
 EVAL_CLIPS = 40
 PAPER_GEOMETRY_METHODS: tuple[str, ...] = (
@@ -181,7 +182,7 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
     # One floor for the run, measured after the rows so that it is also timed at each method's samples per
     # clip (the own-batch floor needs the per-sample time at min(samples, best batch)).
     counts = sorted({n for _, _, r, _ in measured for n in (r["forward_samples"], r["backward_samples"]) if n > 0})
-    floor = measure_floor(model, sample_shape, target=TARGET, repeats=config.repeats, max_batch=config.max_batch,
+    floor = measure_floor(model, sample_shape, target=ANOMALOUS, repeats=config.repeats, max_batch=config.max_batch,
                           extra_batches=counts)
     log(f"perf: floor forward {floor.forward_s * 1e3:.1f} ms/sample (batch {floor.forward_batch}, "
         f"{floor.forward_layout}), backward {floor.backward_s * 1e3:.1f} ms/sample (batch {floor.backward_batch}, "
@@ -247,7 +248,7 @@ def _time_per_clip(name, submission, merged, model, clips, baselines, config: Pe
         counter.reset()
         generator = clip_generator(config.seed, name, f"clip{i}")
         t0 = time.perf_counter()
-        submission.explain(counter, clips[i : i + 1], target=TARGET, baselines=baselines[i : i + 1],
+        submission.explain(counter, clips[i : i + 1], target=ANOMALOUS, baselines=baselines[i : i + 1],
                            params=dict(merged), generator=generator)
         timed.times.append(time.perf_counter() - t0)
         timed.forward.append(counter.counts.forward)
@@ -263,7 +264,7 @@ def _time_per_clip(name, submission, merged, model, clips, baselines, config: Pe
         for i in range(min(config.captum_clips, config.clips)):
             generator = clip_generator(config.seed, name, f"clip{i}")
             t0 = time.perf_counter()
-            CAPTUM_DEFAULTS[name](model, clips[i : i + 1], baselines[i : i + 1], merged, generator, TARGET)
+            CAPTUM_DEFAULTS[name](model, clips[i : i + 1], baselines[i : i + 1], merged, generator, ANOMALOUS)
             captum_times.append(time.perf_counter() - t0)
         extra["captum_default_s"] = _median(captum_times)
         extra["captum_over_ours"] = extra["captum_default_s"] / ours
@@ -307,7 +308,7 @@ def _time_batched(name, submission, merged, model, k: int, input_hw, config: Per
             batches.clear()
             generator = clip_generator(config.seed, name, "clip0")
             t0 = time.perf_counter()
-            submission.explain(counter, clips, target=TARGET, baselines=baselines, params=dict(merged),
+            submission.explain(counter, clips, target=ANOMALOUS, baselines=baselines, params=dict(merged),
                                generator=generator)
             times.append(time.perf_counter() - t0)
     finally:
@@ -364,11 +365,11 @@ def _occlusion_engines(model, clip, baseline, params, config: PerfConfig) -> dic
     timings: dict[str, list[float]] = {"plain": [], "incremental": []}
     for _ in range(2):
         t0 = time.perf_counter()
-        p0, p = occluded_probabilities(model, clip, baseline, boxes[idx], target=TARGET, batch_size=batch)
+        p0, p = occluded_probabilities(model, clip, baseline, boxes[idx], target=ANOMALOUS, batch_size=batch)
         timings["plain"].append(time.perf_counter() - t0)
         engine.stats = OcclusionStats(engine="incremental")
         t0 = time.perf_counter()
-        q0, q = engine.probabilities(clip, baseline, boxes, target=TARGET, batch_size=batch, indices=idx)
+        q0, q = engine.probabilities(clip, baseline, boxes, target=ANOMALOUS, batch_size=batch, indices=idx)
         timings["incremental"].append(time.perf_counter() - t0)
     stats = engine.stats
     full = stats.plain_macs / (1 + len(idx))
@@ -394,11 +395,11 @@ def _scoring(model, clips, baselines, masks, settings: Settings) -> dict[str, An
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return model(x)[:, TARGET]
+            return model(x)[:, ANOMALOUS]
 
     def forward_ours(x: torch.Tensor) -> torch.Tensor:  # as benchmark.evaluate.probability_forward runs it
         with torch.inference_mode():
-            return model(x.contiguous(memory_format=model_memory_format(x)))[:, TARGET]
+            return model(x.contiguous(memory_format=model_memory_format(x)))[:, ANOMALOUS]
 
     # a dense random map: the worst case for deletion/insertion (no two thresholds share a selection)
     E = torch.from_numpy(np.random.default_rng(0).random(clips.shape[2:])).float()

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.metrics.spec import score_names
+from benchmark.metrics.spec import cost_names, score_names
 
 SCHEMA_VERSION = 1
 METRICS_FILE = "metrics.json"
@@ -41,7 +41,7 @@ GALLERY_DIR = "gallery"
 
 SCORE_COLUMNS: tuple[str, ...] = score_names()
 """The per-clip scores, from the metric registry (every family but cost), in family order."""
-COST_COLUMNS: tuple[str, ...] = score_names(family="cost")
+COST_COLUMNS: tuple[str, ...] = cost_names()
 PER_CLIP_COLUMNS: tuple[str, ...] = (
     "clip_id", "scene", "video", "start", *SCORE_COLUMNS, "frame_index", "degenerate",
     "p_clip", "p_baseline", *COST_COLUMNS,

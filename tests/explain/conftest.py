@@ -1,8 +1,9 @@
-"""Small fixtures for the contract and helper tests: a toy 3-D classifier and submission folders."""
+"""Fixtures for the explain tests: a toy 3-D classifier, submission folders, and tiny calibrated I3Ds with clips."""
 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,55 @@ def _calibrated_i3d(clips: torch.Tensor) -> nn.Module:
 def calibrated_i3d():
     """``clips -> model``: see :func:`_calibrated_i3d`."""
     return _calibrated_i3d
+
+
+@dataclass(frozen=True)
+class OcclusionSetting:
+    """One clip ``(1, *shape)``, its baseline (a spatially smoothed copy), and a window and stride that
+    give 4 x 4 x 4 = 64 overlapping windows, the last one per axis cropped."""
+
+    shape: tuple[int, int, int, int]
+    window: tuple[int, int, int]
+    stride: tuple[int, int, int]
+    clip: torch.Tensor
+    baseline: torch.Tensor
+
+
+@pytest.fixture(scope="session")
+def occlusion_setting() -> OcclusionSetting:
+    shape = (3, 20, 24, 36)
+    clip = torch.rand((1, *shape), generator=torch.Generator().manual_seed(3)) * 2 - 1
+    baseline = nn.functional.avg_pool3d(clip, (1, 3, 3), stride=1, padding=(0, 1, 1))
+    return OcclusionSetting(shape, (6, 8, 10), (5, 7, 9), clip, baseline)
+
+
+@pytest.fixture(scope="session")
+def i3d64(occlusion_setting, calibrated_i3d) -> nn.Module:
+    """A calibrated tiny I3D in float64 (the engines' results then differ from Captum's by its rounding only)."""
+    return calibrated_i3d(torch.cat([occlusion_setting.clip, occlusion_setting.baseline])).double()
+
+
+@pytest.fixture(scope="session")
+def feature_setting(calibrated_i3d):
+    """``(model, clip, baseline, mask)``: a calibrated tiny I3D, a ``(1, 3, 12, 26, 38)`` clip (odd sizes:
+    asymmetric SAME padding on H and W), a blurred baseline and 3-D SLIC supervoxels of the clip."""
+    from benchmark.explain.supervoxels import slic_supervoxels
+
+    generator = torch.Generator().manual_seed(4)
+    clip = torch.rand((1, 3, 12, 26, 38), generator=generator) * 2 - 1
+    baseline = nn.functional.avg_pool3d(clip, (1, 5, 5), stride=1, padding=(0, 2, 2))
+    model = calibrated_i3d(torch.cat([clip, baseline]))
+    mask = slic_supervoxels(clip[0], 24, 10.0)
+    return model, clip, baseline, mask
+
+
+def mixed_clips(clip: torch.Tensor, baseline: torch.Tensor, mask: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """The clips that keep feature ``k`` of ``clip`` where ``z[:, k]`` is 1 and take ``baseline`` elsewhere."""
+    keep = z.index_select(1, mask.flatten()).bool().view(len(z), 1, *mask.shape)
+    return torch.where(keep, clip, baseline)
+
+
+@pytest.fixture(scope="session")
+def mix():
+    """:func:`mixed_clips`."""
+    return mixed_clips

@@ -10,8 +10,9 @@ from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
 from benchmark.explain.batching import model_memory_format
+from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.seeding import seeded
-from benchmark.explain.surrogates import kernel_shap_kwargs, surrogate_weights
+from benchmark.explain.surrogates import FeatureExpKernel, kernel_shap_kwargs, surrogate_weights
 
 
 class _Scorer(nn.Module):
@@ -121,3 +122,70 @@ def test_bad_shapes_are_named(setting):
         surrogate_weights(KernelShap(model), model, clip, baseline, mask[:2], target=1, n_samples=4, batch_size=2)
     with pytest.raises(ValueError, match=r"\(1, C, T, H, W\)"):
         surrogate_weights(KernelShap(model), model, clip[0], baseline, mask, target=1, n_samples=4, batch_size=2)
+
+
+# ---- on the I3D: the first-convolution split and the similarity from the samples alone ----
+
+
+@pytest.mark.parametrize(("distance", "width"), [("euclidean", 50.0), ("cosine", 0.1)])
+def test_feature_kernel_equals_captums_kernel_with_and_without_the_clips(feature_setting, mix, distance, width):
+    _, clip, baseline, mask = feature_setting
+    k = int(mask.max()) + 1
+    z = (torch.rand((6, k), generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    mixed = mix(clip, baseline, mask, z)
+    captum = get_exp_kernel_similarity_function(distance, kernel_width=width)
+    ours = FeatureExpKernel(distance, kernel_width=width)
+    direct = torch.tensor([captum(clip, mixed[i : i + 1], z[i : i + 1]) for i in range(len(z))], dtype=torch.float64)
+    called = torch.tensor([ours(clip, mixed[i : i + 1], z[i : i + 1]) for i in range(len(z))], dtype=torch.float64)
+    from_samples = ours.for_features(clip, baseline, mask)(z)
+    assert float(direct.max() - direct.min()) > 1e-3, "the samples must differ in similarity"
+    torch.testing.assert_close(called, direct, rtol=0, atol=0)
+    torch.testing.assert_close(from_samples, direct, rtol=1e-5, atol=1e-7)
+
+
+def test_feature_kernel_checks_its_settings():
+    with pytest.raises(ValueError, match="distance"):
+        FeatureExpKernel("manhattan")
+    with pytest.raises(ValueError, match="kernel_width"):
+        FeatureExpKernel("euclidean", kernel_width=0)
+
+
+def _weights(method, model, clip, baseline, mask, engine):
+    k = int(mask.max()) + 1
+    if method == "lime":
+        explainer = Lime(model, interpretable_model=SkLearnLasso(alpha=1e-5),
+                         similarity_func=FeatureExpKernel("euclidean", kernel_width=50.0))
+        extra = {}
+    else:
+        explainer, extra = KernelShap(model), kernel_shap_kwargs(k)
+    counter = PassCounter(model)
+    with seeded(torch.Generator().manual_seed(7)):
+        weights = surrogate_weights(explainer, counter, clip, baseline, mask, target=1, n_samples=40, batch_size=16,
+                                    extra_kwargs=extra, engine=engine)
+    return weights, counter.counts
+
+
+@pytest.mark.parametrize("method", ["lime", "kernel_shap"])
+def test_split_weights_equal_the_plain_path(feature_setting, method):
+    model, clip, baseline, mask = feature_setting
+    plain, plain_counts = _weights(method, model, clip, baseline, mask, "plain")
+    split, split_counts = _weights(method, model, clip, baseline, mask, "auto")
+    assert plain.abs().max() > 0
+    assert split_counts.forward == plain_counts.forward == 40 and split_counts.backward == 0
+    torch.testing.assert_close(split, plain, rtol=1e-3, atol=1e-4 * float(plain.abs().max()))
+
+
+def test_an_unknown_similarity_takes_the_plain_path(feature_setting):
+    model, clip, baseline, mask = feature_setting
+    seen = []
+
+    def similarity(original, perturbed, sample, **kwargs):
+        seen.append(perturbed.shape)
+        return 1.0
+
+    explainer = Lime(model, interpretable_model=SkLearnLasso(alpha=1e-5), similarity_func=similarity)
+    with seeded(torch.Generator().manual_seed(7)):
+        surrogate_weights(explainer, model, clip, baseline, mask, target=1, n_samples=5, batch_size=5)
+    assert seen == [clip.shape] * 5, "the function must see each perturbed clip"
+    with pytest.raises(ValueError, match="engine"):
+        surrogate_weights(explainer, model, clip, baseline, mask, target=1, n_samples=5, batch_size=5, engine="fast")

@@ -112,10 +112,10 @@ def test_a_spec_without_a_valid_direction_or_primary_metric_is_rejected(tmp_path
 
 
 def test_default_metrics_are_grouped_by_family_and_the_tie_test_is_named():
-    from benchmark.metrics.spec import FAMILIES
+    from benchmark.metrics.spec import METRIC_FAMILIES
 
     families = [m.family for m in default_metrics()]
-    assert families == sorted(families, key=FAMILIES.index)
+    assert families == sorted(families, key=METRIC_FAMILIES.index)
     test, statement = default_tie_test(0.05)
     assert "0.05" in statement and "Wilcoxon" in statement
     assert test(np.arange(10.0), np.arange(10.0)) is True

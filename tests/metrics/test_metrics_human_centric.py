@@ -1,14 +1,15 @@
-"""The one-pass path equals the separate functions exactly."""
+"""The one-pass path: equal to the plain 51-mask loop and sklearn, and to robustness() exactly."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from benchmark.metrics import human_centric, localization, max_attribution_frame, robustness, scored_map
+from benchmark.metrics import human_centric, max_attribution_frame, robustness, scored_map
 
 
 @st.composite
@@ -34,26 +35,20 @@ def clip_case(draw):
 
 @settings(max_examples=80, deadline=None)
 @given(clip_case())
-def test_equals_the_separate_functions(case):
+def test_equals_the_plain_loop_sklearn_and_robustness(naive_localization, case):
     values, mask = case
     got = human_centric(values, mask)
-    clip = localization(values, mask)
+    E = scored_map(values)
+    clip = naive_localization(E, mask)
     t_star = max_attribution_frame(values, mask)
-    frame = localization(scored_map(values)[t_star], mask[t_star])
+    frame = naive_localization(E[t_star], mask[t_star])
+    assert (got["clip_iou"], got["clip_f1"]) == (clip["iou"], clip["f1"])
+    assert (got["frame_iou"], got["frame_f1"]) == (frame["iou"], frame["f1"])
+    assert got["clip_auc"] == pytest.approx(clip["auc"], abs=1e-12)
+    assert got["frame_auc"] == pytest.approx(frame["auc"], abs=1e-12)
+    assert got["frame_index"] == t_star and got["degenerate"] == (E.max() == 0)
     robust = robustness(values, mask)
-    assert got == {
-        "clip_iou": clip["iou"],
-        "clip_f1": clip["f1"],
-        "clip_auc": clip["auc"],
-        "frame_index": t_star,
-        "frame_iou": frame["iou"],
-        "frame_f1": frame["f1"],
-        "frame_auc": frame["auc"],
-        "mauc": robust["mauc"],
-        "stdauc": robust["stdauc"],
-        "cv": robust["cv"],
-        "degenerate": clip["degenerate"],
-    }
+    assert (got["mauc"], got["stdauc"], got["cv"]) == (robust["mauc"], robust["stdauc"], robust["cv"])
 
 
 def test_frame_thresholds_come_from_the_frame():
@@ -89,3 +84,32 @@ def test_full_max_attribution_frame_is_rejected():
 def test_needs_a_time_axis():
     with pytest.raises(ValueError, match="single frame"):
         human_centric(np.ones((3, 3)), np.eye(3, dtype=bool))
+
+
+def test_accepts_tensors_and_integer_masks():
+    rng = np.random.default_rng(2)
+    E = rng.random((2, 4, 4))
+    M = rng.random((2, 4, 4)) < 0.3
+    M[:, 0, 0], M[:, 0, 1] = True, False
+    reference = human_centric(E, M)
+    assert human_centric(torch.from_numpy(E), torch.from_numpy(M)) == reference
+    assert human_centric(E, M.astype(np.uint8)) == reference
+
+
+def test_empty_and_full_masks_are_rejected():
+    E = np.ones((2, 3, 3))
+    with pytest.raises(ValueError, match="empty"):
+        human_centric(E, np.zeros((2, 3, 3), dtype=bool))
+    with pytest.raises(ValueError, match="full"):
+        human_centric(E, np.ones((2, 3, 3), dtype=bool))
+
+
+def test_shape_mismatch_non_binary_masks_and_nan_are_rejected():
+    with pytest.raises(ValueError, match="does not match"):
+        human_centric(np.ones((3, 2, 3, 3)), np.ones((3, 3, 3), dtype=bool))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        human_centric(np.ones((1, 2, 2)), np.array([[[0, 2], [1, 0]]]))
+    values = np.ones((1, 2, 2))
+    values[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        human_centric(values, np.array([[[True, False], [False, False]]]))

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.metrics import FAMILIES, METRICS, MetricSpec, get_metric, metrics_in_family, primary_metrics
-from benchmark.metrics.spec import register
+from benchmark.metrics import (
+    METRIC_FAMILIES,
+    METRICS,
+    MetricSpec,
+    cost_names,
+    get_metric,
+    metrics_in_family,
+    primary_metrics,
+    register,
+    score_names,
+)
+from benchmark.metrics.cost import COST_METRICS
+from benchmark.metrics.faithfulness import FAITHFULNESS_METRICS
+from benchmark.metrics.localization import LOCALIZATION_METRICS
+from benchmark.metrics.robustness import ROBUSTNESS_METRICS
 
 EXPECTED = {
     "clip_iou": ("human-centric", "higher", True),
@@ -40,9 +53,23 @@ def test_primary_metrics_and_families():
         "deletion", "insertion", "mauc", "cv",
     ]
     assert [s.name for s in metrics_in_family("robustness")] == ["mauc", "stdauc", "cv"]
-    assert set(FAMILIES) == {s.family for s in METRICS.values()}
+    assert set(METRIC_FAMILIES) == {s.family for s in METRICS.values()}
     with pytest.raises(ValueError, match="family"):
         metrics_in_family("speed")
+
+
+def test_every_declared_tuple_is_registered_in_one_place():
+    declared = (*COST_METRICS, *FAITHFULNESS_METRICS, *LOCALIZATION_METRICS, *ROBUSTNESS_METRICS)
+    assert list(METRICS.values()) == list(declared)
+
+
+def test_score_and_cost_columns_come_from_the_declarations():
+    assert score_names() == (
+        "clip_iou", "clip_f1", "clip_auc", "frame_iou", "frame_f1", "frame_auc",
+        "deletion", "insertion", "mauc", "stdauc", "cv",
+    )
+    assert cost_names() == ("runtime_s", "forward_samples", "backward_samples")
+    assert set(score_names()) | set(cost_names()) == set(METRICS)
 
 
 def test_registry_is_read_only_and_guarded():

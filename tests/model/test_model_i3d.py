@@ -6,7 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.model.i3d import I3D, InceptionBlock, MaxPool3dSame, ProbabilityModel, Unit3D, _same_padding, build_model
+from benchmark.model.i3d import (
+    I3D,
+    InceptionBlock,
+    MaxPool3dSame,
+    ProbabilityModel,
+    Unit3D,
+    build_model,
+    pad_same,
+    same_padding,
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +96,15 @@ def test_relus_are_not_inplace_and_each_runs_exactly_once(tiny: I3D) -> None:
     (1, 7, 2, (3, 3)), (10, 1, 1, (0, 0)),
 ])
 def test_tf_same_padding(size: int, kernel: int, stride: int, expected: tuple[int, int]) -> None:
-    assert _same_padding(size, kernel, stride) == expected
+    assert same_padding(size, kernel, stride) == expected
+
+
+def test_pad_same_pads_with_the_value_and_leaves_unpadded_inputs_alone() -> None:
+    x = torch.ones(1, 1, 4, 5, 6)
+    assert pad_same(x, (1, 1, 1), (1, 1, 1), 0.0) is x
+    padded = pad_same(x, (3, 2, 1), (1, 2, 1), -7.0)
+    assert padded.shape == (1, 1, 4 + 2, 5 + 1, 6)  # T: (1, 1); H: ceil(5/2)=3 outputs need 6 -> (0, 1)
+    assert padded[0, 0, 0].eq(-7.0).all() and padded[0, 0, :, -1].eq(-7.0).all() and padded[0, 0, 1:-1, :-1].eq(1).all()
 
 
 def test_conv_output_sizes_follow_tf_same() -> None:

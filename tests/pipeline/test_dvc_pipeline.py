@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmark.explain.registry import discover
-from benchmark.explain.scaffold import TEMPLATE_DIR
+from benchmark.explain.contract.registry import discover
+from benchmark.explain.contract.scaffold import TEMPLATE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 DVC = Path(sys.executable).with_name("dvc")
@@ -22,7 +22,7 @@ def test_each_submission_has_the_template_stage(name):
     expected = (TEMPLATE_DIR / "dvc.yaml.in").read_text().replace("{{NAME}}", name)
     actual = (REPO / "submissions" / name / "dvc.yaml").read_text()
     assert actual == expected, (f"submissions/{name}/dvc.yaml differs from the template; regenerate it "
-                                "from benchmark/explain/template/dvc.yaml.in")
+                                "from benchmark/explain/contract/template/dvc.yaml.in")
 
 
 @pytest.mark.skipif(not DVC.exists(), reason="dvc not installed in this environment")

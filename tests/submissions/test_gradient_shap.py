@@ -8,7 +8,8 @@ import pytest
 import torch
 from captum.attr import GradientShap
 
-from benchmark.explain import PassCounter, clip_generator, load_submission, seeded
+from benchmark.explain.contract import PassCounter, load_submission
+from benchmark.explain.seeding import clip_generator, seeded
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "gradient_shap")
 

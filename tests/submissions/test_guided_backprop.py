@@ -10,7 +10,7 @@ import torch
 from captum.attr import GuidedBackprop
 from torch import nn
 
-from benchmark.explain import PassCounter, load_submission
+from benchmark.explain.contract import PassCounter, load_submission
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "guided_backprop")
 

@@ -15,17 +15,16 @@ import pytest
 import torch
 from captum.attr import KernelShap
 
-from benchmark.explain import (
+from benchmark.explain.contract import (
+    METHOD_FAMILIES,
     PassCounter,
     check_output,
-    clip_generator,
     discover,
     load_submission,
     merge_params,
-    seeded,
-    slic_supervoxels,
 )
-from benchmark.explain.contract import FAMILIES
+from benchmark.explain.seeding import clip_generator, seeded
+from benchmark.explain.supervoxels import slic_supervoxels
 
 ROOT = Path(__file__).resolve().parents[2] / "submissions"
 SUBMISSIONS = discover(ROOT)
@@ -74,7 +73,7 @@ def test_the_baselines_are_registered():
 def test_metadata_is_valid(name):
     submission = load_submission(SUBMISSIONS[name])
     assert submission.name == name
-    assert submission.meta.family in FAMILIES
+    assert submission.meta.family in METHOD_FAMILIES
     assert submission.meta.display_name and submission.meta.authors
     assert (SUBMISSIONS[name] / "dvc.yaml").read_text().count(f"benchmark evaluate {name}\n") == 1
 

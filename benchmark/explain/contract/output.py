@@ -1,10 +1,10 @@
-"""Checking what a submission returned."""
+"""Checking what a submission's ``explain`` returned."""
 
 from __future__ import annotations
 
 import torch
 
-from benchmark.explain.contract import SubmissionError
+from benchmark.explain.contract.errors import SubmissionError
 
 
 def check_output(attr: object, clips: torch.Tensor, *, name: str = "submission") -> torch.Tensor:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.explain.contract import SubmissionError
-from benchmark.explain.registry import discover, load_all
+from benchmark.explain.contract.errors import SubmissionError
+from benchmark.explain.contract.registry import discover
+from benchmark.explain.contract.submission import load_submission
 
 
 def test_discover_finds_folders_with_a_yaml_sorted(tmp_path, write_submission):
@@ -22,13 +23,9 @@ def test_discover_keeps_badly_named_folders_so_loading_fails_loudly(tmp_path, wr
     write_submission(tmp_path, "Bad-Name")
     assert list(discover(tmp_path)) == ["Bad-Name"]
     with pytest.raises(SubmissionError, match="snake_case"):
-        load_all(tmp_path)
+        load_submission(discover(tmp_path)["Bad-Name"])
 
 
-def test_load_all_and_missing_root(tmp_path, write_submission):
-    write_submission(tmp_path, "one")
-    write_submission(tmp_path, "two")
-    loaded = load_all(tmp_path)
-    assert list(loaded) == ["one", "two"] and loaded["two"].name == "two"
+def test_a_missing_root_is_an_error(tmp_path):
     with pytest.raises(SubmissionError, match="submissions folder not found"):
         discover(tmp_path / "nowhere")

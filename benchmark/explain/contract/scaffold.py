@@ -7,7 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmark.explain.contract import CODE_FILE, META_FILE, SubmissionError, load_submission, validate_name
+from benchmark.explain.contract.code import CODE_FILE
+from benchmark.explain.contract.errors import SubmissionError
+from benchmark.explain.contract.metadata import META_FILE, validate_name
+from benchmark.explain.contract.submission import load_submission
 
 TEMPLATE_DIR = Path(__file__).parent / "template"
 TEMPLATES: tuple[str, ...] = ("gradient",)
@@ -17,7 +20,7 @@ TEMPLATES: tuple[str, ...] = ("gradient",)
 def new_submission(name: str, root: str | Path = "submissions", *, template: str = "gradient") -> Path:
     """Create ``root/name/`` with ``submission.yaml``, ``explainer.py`` and ``dvc.yaml``.
 
-    The files come from ``benchmark/explain/template/``; the ``gradient`` template is a working
+    The files come from ``benchmark/explain/contract/template/``; the ``gradient`` template is a working
     Captum Input x Gradient explainer. The folder is assembled in a temporary folder inside ``root``
     and renamed into place, so a failure leaves nothing half-written.
 

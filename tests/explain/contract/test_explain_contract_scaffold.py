@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import yaml
 
-from benchmark.explain import PassCounter, check_output, clip_generator, load_submission
-from benchmark.explain.contract import SubmissionError
-from benchmark.explain.scaffold import new_submission
+from benchmark.explain.contract import PassCounter, SubmissionError, check_output, load_submission
+from benchmark.explain.contract.scaffold import TEMPLATE_DIR, new_submission
+from benchmark.explain.seeding import clip_generator
 
 
 def test_creates_a_working_submission(tmp_path, toy_model, toy_clips):
@@ -51,3 +53,10 @@ def test_refuses_bad_names(tmp_path, name):
 def test_refuses_an_unknown_template(tmp_path):
     with pytest.raises(SubmissionError, match="template"):
         new_submission("fine_name", tmp_path, template="quantum")
+
+
+def test_the_template_ships_with_the_package():
+    pyproject = (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text()
+    package = TEMPLATE_DIR.parent.relative_to(Path(__file__).resolve().parents[3]).as_posix().replace("/", ".")
+    assert f'"{package}" = ["template/**/*"]' in pyproject
+    assert (TEMPLATE_DIR / "dvc.yaml.in").is_file() and (TEMPLATE_DIR / "gradient" / "explainer.py").is_file()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.explain.contract import META_FILE, Submission, SubmissionError, load_submission
+from benchmark.explain.contract.errors import SubmissionError
+from benchmark.explain.contract.metadata import META_FILE
 
 DEFAULT_ROOT = Path("submissions")
 
@@ -14,7 +15,7 @@ def discover(root: str | Path = DEFAULT_ROOT) -> dict[str, Path]:
 
     Every direct sub-folder of ``root`` holding a ``submission.yaml`` is a submission; folders whose
     name starts with ``_`` or ``.`` are ignored (scratch space, ``__pycache__``). Names are *not*
-    validated here: :func:`~benchmark.explain.contract.load_submission` does that, so a badly named
+    validated here: :func:`~benchmark.explain.contract.submission.load_submission` does that, so a badly named
     folder fails loudly instead of disappearing.
     """
     root = Path(root)
@@ -29,7 +30,3 @@ def discover(root: str | Path = DEFAULT_ROOT) -> dict[str, Path]:
     }
     return dict(sorted(found.items()))
 
-
-def load_all(root: str | Path = DEFAULT_ROOT) -> dict[str, Submission]:
-    """Load and validate every submission under ``root`` (see :func:`discover`), sorted by name."""
-    return {name: load_submission(folder) for name, folder in discover(root).items()}

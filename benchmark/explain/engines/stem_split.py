@@ -29,8 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.explain._i3d import layerwise_support, run_after, same_padding, unwrap_i3d
 from benchmark.explain.batching import batch_memory_format
+from benchmark.explain.engines.layerwise import layerwise_support, unwrap_i3d
+from benchmark.model.graph import run_after
+from benchmark.model.i3d import same_padding
 
 __all__ = ["StemSplit", "stem_split"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from captum.attr import IntegratedGradients, Occlusion
 
-from benchmark.explain.counting import PassCounter, PassCounts
+from benchmark.explain.contract.counting import PassCounter, PassCounts
 
 
 def test_integrated_gradients_30_steps_in_batches_of_8(toy_model, toy_clips):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.explain.contract import SubmissionError
-from benchmark.explain.validate import check_output
+from benchmark.explain.contract.errors import SubmissionError
+from benchmark.explain.contract.output import check_output
 
 
 @pytest.fixture
