@@ -65,7 +65,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     es = load_eval_set(settings, layout)
     for name in names:
         evaluate_submission(name, settings, layout, eval_set=es)
+    if args.strict:
+        from benchmark.results.status import failed_names
+
+        failed = failed_names(layout.results, names)
+        if failed:
+            print(f"benchmark evaluate: {len(failed)} submission(s) failed: {', '.join(failed)} (--strict)",
+                  file=sys.stderr)
+            return 3
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from benchmark.results.status import failed_names, status_lines
+
+    layout = _layout(args)
+    for line in status_lines(layout.results, layout.sanity):
+        print(line)
+    return 3 if args.strict and failed_names(layout.results) else 0
 
 
 def cmd_sanity(args: argparse.Namespace) -> int:
@@ -100,12 +117,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from benchmark.explain.contract import SubmissionError, load_submission
+    from benchmark.explain.contract import SubmissionError, read_submission
     from benchmark.explain.contract.registry import discover
 
     for name, folder in discover(_layout(args).submissions).items():
         try:
-            s = load_submission(folder)
+            s = read_submission(folder)  # as data: listing runs no submission code
             print(f"{name:24s} {s.meta.family:13s} {s.meta.display_name}")
         except SubmissionError as exc:
             print(f"{name:24s} INVALID       {exc}")
@@ -163,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("evaluate", cmd_evaluate, "explain and score submissions on the fixed evaluation clips")
     sp.add_argument("names", nargs="*", help="submission names (folders under submissions/)")
     sp.add_argument("--all", action="store_true", help="every registered submission")
+    sp.add_argument("--strict", action="store_true",
+                    help="exit with status 3 when a submission fails (for a submitter's CI); by default a failed "
+                         "submission is a recorded result and the stage succeeds")
     sp = add("sanity", cmd_sanity, "model-parameter randomisation test (Adebayo et al.): sanity/NAME/sanity.json")
     sp.add_argument("names", nargs="*", help="submission names (folders under submissions/)")
     sp.add_argument("--all", action="store_true", help="every registered submission")
@@ -178,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("publish", cmd_publish, "copy the rendered site to a folder to publish (docs/ for GitHub Pages)")
     sp.add_argument("--site", default="leaderboard/site")
     sp.add_argument("--to", default="docs")
+    sp = add("status", cmd_status, "one line per failed submission (the last step of `dvc repro`)")
+    sp.add_argument("--strict", action="store_true", help="exit with status 3 when any submission failed")
     sp = add("track", cmd_track, "sync results/ into MLflow (idempotent: one run per submission and result)")
     sp.add_argument("--results", default="results")
     return p

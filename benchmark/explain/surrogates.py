@@ -51,7 +51,6 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmark.explain.batching import model_memory_format
-from benchmark.explain.engines.layerwise import credit_forward
 from benchmark.explain.engines.stem_split import stem_split
 
 __all__ = ["ENGINES", "FeatureExpKernel", "surrogate_weights", "kernel_shap_kwargs"]
@@ -210,7 +209,6 @@ def surrogate_weights(
         for start in range(0, n_samples, batch_size):
             out = split.probabilities(samples[start : start + batch_size])
             outputs.append(out[:, target])
-        credit_forward(model, n_samples)
     else:
         outputs, similarities = _plain_outputs(explainer, model, clip, baseline, feature_mask, samples, kwargs,
                                                target=target, batch_size=batch_size, layout=layout)

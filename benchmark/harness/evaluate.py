@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import textwrap
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from benchmark.atomic import atomic_dir, atomic_write_json
-from benchmark.explain.contract import Submission, SubmissionError, load_submission
+from benchmark.explain.contract import SubmissionError, SubmissionInfo, read_submission
 from benchmark.harness.gallery import write_gallery
 from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
 from benchmark.harness.outcomes import Failure, RunOutcome
 from benchmark.harness.provenance import run_context, sandbox_provenance
+from benchmark.harness.reaper import KEEP_BYTES
 from benchmark.harness.runspec import build_run_spec
 from benchmark.harness.scoring import ClipScores, batched_probabilities, probability_forward, score_clips, seed_spread
 from benchmark.harness.supervisor import merge_outcomes, run_submissions, shard_bounds
@@ -62,7 +64,7 @@ def evaluate_submission(name: str, settings: Settings, layout: RepoLayout = Repo
 
     context = run_context(settings, layout, run)
     try:
-        submission = load_submission(run.folder)
+        submission = read_submission(run.folder)  # as data: only the confined worker runs its code
     except SubmissionError as exc:
         return _write_failed(layout, name, None, Failure(None, "invalid_submission", str(exc)), context)
     profile = settings.profile
@@ -77,10 +79,16 @@ def evaluate_submission(name: str, settings: Settings, layout: RepoLayout = Repo
     outcomes = _explain(name, run, merged, seeds, settings, layout)
     context["sandbox"] = sandbox_provenance(outcomes[0].sandbox)  # was the worker confined?
     for k, outcome in enumerate(outcomes):
+        if outcome.output_bytes > 2 * KEEP_BYTES:
+            print(f"[{name}] the worker wrote {outcome.output_bytes} bytes of output; the first and last "
+                  f"{KEEP_BYTES // 1024} KB were kept, the rest dropped", flush=True)
         if outcome.failure is not None:
             where = f" (seed {seeds[k]})" if k else ""
             print(f"[{name}] FAILED on clip {outcome.failure.clip_id}{where}: {outcome.failure.kind}: "
                   f"{outcome.failure.message}", flush=True)
+            if "worker output:" in outcome.failure.traceback:
+                print(textwrap.indent(outcome.failure.traceback.split("worker output:\n", 1)[1][-800:],
+                                      f"[{name}] | "), flush=True)
             return _write_failed(layout, name, submission, outcome.failure, context, merged)
     scored = [
         score_clips(outcome, es, forward, p_clip, p_base, n_thresholds=ev.n_thresholds, batch_size=ev.batch_size,
@@ -102,38 +110,35 @@ def _explain(name: str, run: RunInputs, merged: Mapping[str, Any], seeds: list[i
     """
     es, ev = run.eval_set, settings.evaluate
     bounds = shard_bounds(len(es.clip_ids), run.workers)
+    clips, baselines = es.clips.numpy(), es.baselines.numpy()
     with tempfile.TemporaryDirectory(prefix=f"explain-{name}-") as tmp:
-        tmpdir = Path(tmp)
-        specs = []
-        for j, (lo, hi) in enumerate(bounds):
-            np.save(tmpdir / f"clips{j}.npy", es.clips[lo:hi].numpy())
-            np.save(tmpdir / f"baselines{j}.npy", es.baselines[lo:hi].numpy())
+        jobs = []
         for seed in seeds:
             for j, (lo, hi) in enumerate(bounds):
-                out = tmpdir / f"seed{seed}-shard{j}"
+                out = Path(tmp) / f"seed{seed}-shard{j}"  # the run's scratch folder, deleted when it ends
                 out.mkdir()
-                specs.append(build_run_spec(
-                    submission_dir=run.folder, checkpoint=layout.checkpoint, clips_file=tmpdir / f"clips{j}.npy",
-                    baselines_file=tmpdir / f"baselines{j}.npy", clip_ids=es.clip_ids[lo:hi], params=merged,
-                    seed=seed, evaluate=ev, device=run.device, out_dir=out,
-                ))
+                spec = build_run_spec(submission_dir=run.folder, checkpoint=layout.checkpoint,
+                                      clip_ids=es.clip_ids[lo:hi], params=merged, seed=seed, evaluate=ev,
+                                      device=run.device, out_dir=out)
+                jobs.append((spec, clips[lo:hi], baselines[lo:hi]))
         print(f"[{name}] explaining {len(es.clip_ids)} clips on {run.device} ({ev.threads} thread(s) x "
               f"{len(bounds)} worker(s), seed(s) {', '.join(map(str, seeds))})", flush=True)
-        outcomes = run_submissions(specs, workers=run.workers, clip_time_budget_s=ev.clip_time_budget_s)
+        outcomes = run_submissions(jobs, workers=run.workers, clip_time_budget_s=ev.clip_time_budget_s)
     n = len(bounds)
     return [merge_outcomes(outcomes[k * n:(k + 1) * n]) for k in range(len(seeds))]
 
 
-def _meta_dict(name: str, submission: Submission | None, merged: Mapping[str, Any] | None) -> dict[str, Any]:
+def _meta_dict(name: str, submission: SubmissionInfo | None, merged: Mapping[str, Any] | None) -> dict[str, Any]:
     if submission is None:
-        return {"submission": name, "display_name": name, "family": "other", "authors": [], "description": "",
-                "url": "", "params": {}}
+        return {"submission": name, "display_name": name, "family": "other", "group": "added", "authors": [],
+                "description": "", "url": "", "params": {}}
     m = submission.meta
-    return {"submission": name, "display_name": m.display_name, "family": m.family, "authors": list(m.authors),
+    return {"submission": name, "display_name": m.display_name, "family": m.family, "group": m.group,
+            "authors": list(m.authors),
             "description": m.description, "url": m.url, "params": dict(merged or {})}
 
 
-def _write_failed(layout: RepoLayout, name: str, submission: Submission | None, failure: Failure,
+def _write_failed(layout: RepoLayout, name: str, submission: SubmissionInfo | None, failure: Failure,
                   context: dict[str, Any], merged: Mapping[str, Any] | None = None) -> Path:
     final = layout.result(name)
     with atomic_dir(final) as tmp:
@@ -145,7 +150,7 @@ def _write_failed(layout: RepoLayout, name: str, submission: Submission | None, 
     return final
 
 
-def _write_ok(layout: RepoLayout, name: str, submission: Submission, merged: Mapping[str, Any],
+def _write_ok(layout: RepoLayout, name: str, submission: SubmissionInfo, merged: Mapping[str, Any],
               context: dict[str, Any], es: EvalSet, outcome: RunOutcome, scores: ClipScores, wall_s: float,
               settings: Settings, seeds: dict[str, Any]) -> Path:
     boot = settings.evaluate.bootstrap

@@ -49,3 +49,5 @@ class RunOutcome:
     threads: int = 1
     sandbox: dict[str, Any] | None = None
     """What :func:`benchmark.harness.sandbox.enter_sandbox` reported in the worker (``None`` before it reported)."""
+    output_bytes: int = 0
+    """How many bytes the worker wrote to its standard output and error (at most 32 KB of them were kept)."""

@@ -11,7 +11,6 @@ The checks, each reported with a clear verdict:
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.explain.contract import SubmissionError, load_submission
+from benchmark.explain.contract import SubmissionError, read_submission
 from benchmark.harness.outcomes import RunOutcome
 from benchmark.harness.runspec import build_run_spec
 from benchmark.harness.supervisor import run_submission
@@ -72,7 +71,7 @@ def validate(folder: Path, settings: Settings, *, seed: int = 0) -> ValidationRe
     folder = Path(folder).resolve()
     report = ValidationReport(folder.name)
     try:
-        submission = load_submission(folder)
+        submission = read_submission(folder)  # as data; the code is imported in the confined worker only
     except SubmissionError as exc:
         report.add("metadata and explain() signature", False, str(exc))
         return report
@@ -100,18 +99,16 @@ def validate(folder: Path, settings: Settings, *, seed: int = 0) -> ValidationRe
         clips = torch.rand((n, 3, t, h, w), generator=gen) * 2 - 1
         clips = clips[:, :1].expand(-1, 3, -1, -1, -1).contiguous()  # grey, as the real clips
         baselines = make_baseline(settings.evaluate.baseline, clips)
-        np.save(tmpdir / "clips.npy", clips.numpy())
-        np.save(tmpdir / "baselines.npy", baselines.numpy())
         outs = []
-        for _ in range(2):  # the same seed twice: the maps must agree
+        for k in range(2):  # the same seed twice: the maps must agree
+            scratch = tmpdir / f"run{k}"
+            scratch.mkdir()
             spec = build_run_spec(
-                submission_dir=folder, checkpoint=ckpt, clips_file=tmpdir / "clips.npy",
-                baselines_file=tmpdir / "baselines.npy", clip_ids=[f"tiny/{i}" for i in range(n)], params=merged,
-                seed=seed, evaluate=settings.evaluate, device="cpu", out_dir=tmpdir, warmup=False,
+                submission_dir=folder, checkpoint=ckpt, clip_ids=[f"tiny/{i}" for i in range(n)], params=merged,
+                seed=seed, evaluate=settings.evaluate, device="cpu", out_dir=scratch, warmup=False,
             )
-            cwd = os.getcwd()
-            outs.append(run_submission(spec, clip_time_budget_s=settings.evaluate.clip_time_budget_s))
-            os.chdir(cwd)
+            outs.append(run_submission(spec, clips.numpy(), baselines.numpy(),
+                                       clip_time_budget_s=settings.evaluate.clip_time_budget_s))
             if outs[-1].failure is not None:
                 break
     first = outs[0]

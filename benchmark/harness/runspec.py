@@ -1,7 +1,8 @@
 """The worker's run specification, and the one place that builds it.
 
 A :class:`RunSpec` is plain data (it pickles into a spawned process): the submission folder, the checkpoint,
-the clips and baselines as ``.npy`` files, the clip ids, the merged params, the seed and the limits. The
+the clip ids, the merged params, the seed, the limits and the scratch folder. The clips themselves never go
+into it: the supervisor hands them to the worker one at a time. The
 evaluate stage, the sanity stage and ``benchmark validate`` all build it with :func:`build_run_spec`, so
 the memory cap, the thread count and the sandbox mode mean the same everywhere. Importing this module
 imports no torch (the worker imports it before it enters the sandbox).
@@ -23,16 +24,13 @@ __all__ = ["RunSpec", "build_run_spec"]
 class RunSpec:
     """Everything the worker needs; plain data so that it pickles for a spawned process.
 
-    ``clips_file`` holds float32 ``(N, 3, T, H, W)`` model inputs, ``baselines_file`` the same shape.
     ``sandbox`` is a :data:`benchmark.settings.SANDBOX_MODES` value: the worker can then read only the Python
-    runtime, ``submission_dir``, ``checkpoint``, the two input files and ``read_only_paths``, and write only
-    ``out_dir`` (see :mod:`benchmark.harness.sandbox`).
+    runtime, ``submission_dir``, ``checkpoint`` and ``read_only_paths``, and write only ``out_dir``, its scratch
+    folder (see :mod:`benchmark.harness.sandbox`), which the caller deletes after the run.
     """
 
     submission_dir: str
     checkpoint: str
-    clips_file: str
-    baselines_file: str
     clip_ids: tuple[str, ...]
     params: dict[str, Any]
     seed: int
@@ -50,8 +48,6 @@ def build_run_spec(
     *,
     submission_dir: Path,
     checkpoint: Path,
-    clips_file: Path,
-    baselines_file: Path,
     clip_ids: Sequence[str],
     params: Mapping[str, Any],
     seed: int,
@@ -67,8 +63,6 @@ def build_run_spec(
     return RunSpec(
         submission_dir=str(Path(submission_dir).resolve()),
         checkpoint=str(Path(checkpoint).resolve()),
-        clips_file=str(Path(clips_file).resolve()),
-        baselines_file=str(Path(baselines_file).resolve()),
         clip_ids=tuple(clip_ids),
         params=dict(params),
         seed=int(seed),

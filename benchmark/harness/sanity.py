@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.atomic import atomic_dir, atomic_write_json
-from benchmark.explain.contract import Submission, SubmissionError, load_submission
+from benchmark.explain.contract import SubmissionError, SubmissionInfo, read_submission
 from benchmark.harness.inputs import EvalSet, prepare_run
 from benchmark.harness.outcomes import Failure
 from benchmark.harness.provenance import run_context, sandbox_provenance
@@ -49,7 +49,7 @@ def _interval(values: Sequence[float], resamples: int, seed: int) -> dict[str, f
     return {"mean": float(ci.mean), "ci_low": float(ci.low), "ci_high": float(ci.high)}
 
 
-def _meta(name: str, submission: Submission | None, merged: Mapping[str, Any] | None) -> dict[str, Any]:
+def _meta(name: str, submission: SubmissionInfo | None, merged: Mapping[str, Any] | None) -> dict[str, Any]:
     if submission is None:
         return {"submission": name, "display_name": name, "params": {}}
     return {"submission": name, "display_name": submission.meta.display_name, "params": dict(merged or {})}
@@ -131,7 +131,7 @@ def sanity_check(
     }
 
     try:
-        submission = load_submission(folder)
+        submission = read_submission(folder)  # as data: only the confined worker runs its code
         merged = submission.merged_params(
             profile.submission_params.get(name),
             source=f"params.yaml: profiles.{profile.name}.submission_params.{name}",
@@ -147,20 +147,19 @@ def sanity_check(
 
     started = time.perf_counter()
     sims: list[list[dict[str, Similarity]]] = []
+    clips, baselines = es.clips[:n].numpy(), es.baselines[:n].numpy()
     with tempfile.TemporaryDirectory(prefix=f"sanity-{name}-") as tmp:
         tmpdir = Path(tmp)
-        np.save(tmpdir / "clips.npy", es.clips[:n].numpy())
-        np.save(tmpdir / "baselines.npy", es.baselines[:n].numpy())
         meta = {k: v for k, v in ckpt_meta.items() if k != "weights_sha256"}
 
-        def spec(step: int, checkpoint: Path):
-            out = tmpdir / f"run{step}"  # each run writes only into its own scratch folder
+        def job(step: int, checkpoint: Path):
+            out = tmpdir / f"run{step}"  # each run writes only into its own scratch folder, deleted after it
             out.mkdir()
-            return build_run_spec(
-                submission_dir=folder, checkpoint=checkpoint, clips_file=tmpdir / "clips.npy",
-                baselines_file=tmpdir / "baselines.npy", clip_ids=clip_ids, params=merged, seed=ev.seed,
+            spec = build_run_spec(
+                submission_dir=folder, checkpoint=checkpoint, clip_ids=clip_ids, params=merged, seed=ev.seed,
                 evaluate=ev, device=device, out_dir=out, warmup=False,
             )
+            return spec, clips, baselines
 
         # The trained model (step 0) and every cascade step are independent runs: write the randomised
         # checkpoints first, then explain on all of them, `evaluate.workers` at a time.
@@ -170,7 +169,7 @@ def sanity_check(
             save_checkpoint(ckpt, rnet, {**meta, "sanity_step": step, "sanity_seed": sanity.seed})
             steps.append((step, label, ckpt))
         t0 = time.perf_counter()
-        outcomes = run_submissions([spec(st, c) for st, _, c in steps], workers=run.workers,
+        outcomes = run_submissions([job(st, c) for st, _, c in steps], workers=run.workers,
                                    clip_time_budget_s=ev.clip_time_budget_s)
         record["provenance"]["sandbox"] = sandbox_provenance(outcomes[0].sandbox)
         maps_per_step = []

@@ -29,13 +29,14 @@ import torch
 from torch import nn
 
 from benchmark.explain.batching import forward_batch_size, model_memory_format
-from benchmark.explain.contract import PassCounter, load_submission
+from benchmark.explain.contract import load_submission
 from benchmark.explain.engines.batched import occluded_probabilities
 from benchmark.explain.engines.incremental import IncrementalOcclusion
 from benchmark.explain.engines.stats import OcclusionStats
 from benchmark.explain.engines.windows import occlusion_windows
 from benchmark.explain.geometry import scale_window
 from benchmark.explain.seeding import clip_generator
+from benchmark.harness.metering import PassMeter
 from benchmark.metrics import deletion_insertion, human_centric, make_baseline
 from benchmark.model.i3d import ANOMALOUS, ProbabilityModel, build_model
 from benchmark.perf.captum_defaults import CAPTUM_DEFAULTS
@@ -242,17 +243,18 @@ def _time_per_clip(name, submission, merged, model, clips, baselines, config: Pe
     Returns ``(row, extra)``: the timing and sample counts (medians over the clips after a warm-up call
     on clip 0), and Captum's default and the occlusion engines where they apply.
     """
-    counter = PassCounter(model)
+    counter = PassMeter(model.net)
     timed = _Timed()
     for i in [0, *range(config.clips)]:  # clip 0 twice: the first call is the warm-up
         counter.reset()
         generator = clip_generator(config.seed, name, f"clip{i}")
         t0 = time.perf_counter()
-        submission.explain(counter, clips[i : i + 1], target=ANOMALOUS, baselines=baselines[i : i + 1],
+        submission.explain(model, clips[i : i + 1], target=ANOMALOUS, baselines=baselines[i : i + 1],
                            params=dict(merged), generator=generator)
         timed.times.append(time.perf_counter() - t0)
         timed.forward.append(counter.counts.forward)
         timed.backward.append(counter.counts.backward)
+    counter.detach()
     ours = _median(timed.times[1:])
     row = {
         "method": name, "ours_s": ours, "ours_times_s": timed.times[1:],
@@ -293,14 +295,14 @@ def _time_batched(name, submission, merged, model, k: int, input_hw, config: Per
     batch that went through the model wrapper in one call (0 if the explainer ran the layers itself).
     """
     clips, baselines, _ = _clips(k, input_hw, config.seed)
-    counter = PassCounter(model)
+    counter = PassMeter(model.net)
     batches: list[int] = []
 
     def record(module: nn.Module, args: tuple[Any, ...]) -> None:
         if args and isinstance(args[0], torch.Tensor) and args[0].dim() > 0:
             batches.append(int(args[0].shape[0]))
 
-    handle = counter.register_forward_pre_hook(record)
+    handle = model.net.logits.register_forward_pre_hook(record)
     times = []
     try:
         for _ in range(1 + config.clips):  # the first call is the warm-up
@@ -308,11 +310,12 @@ def _time_batched(name, submission, merged, model, k: int, input_hw, config: Per
             batches.clear()
             generator = clip_generator(config.seed, name, "clip0")
             t0 = time.perf_counter()
-            submission.explain(counter, clips, target=ANOMALOUS, baselines=baselines, params=dict(merged),
+            submission.explain(model, clips, target=ANOMALOUS, baselines=baselines, params=dict(merged),
                                generator=generator)
             times.append(time.perf_counter() - t0)
     finally:
         handle.remove()
+        counter.detach()
     call = _median(times[1:])
     return {
         "clips_per_call": k, "batched_call_s": call, "batched_s_per_clip": call / k,
@@ -421,11 +424,16 @@ def _scoring(model, clips, baselines, masks, settings: Settings) -> dict[str, An
         plain_h = plain_human_centric(E.numpy(), masks[i], n_thr)
         plain_hc.append(time.perf_counter() - t0)
     agree_di = abs(di["deletion"] - plain["deletion"]) + abs(di["insertion"] - plain["insertion"])
+    # the scores are means of p(x) - p(perturbed): their error relative to the largest such change
+    p_c = float(di["p_clip"])
+    change = max(float(np.max(np.abs(np.asarray(di[k]) - p_c))) for k in ("deletion_curve", "insertion_curve"))
     agree_hc = max(abs(float(hc[k]) - plain_h[k]) for k in plain_h)
     return {
         "deletion_insertion": {"ours_s": _median(ours_di), "plain_s": _median(plain_di),
                                "speedup": _median(plain_di) / _median(ours_di),
-                               "forward_samples": int(di["forward_samples"]), "max_abs_difference": agree_di},
+                               "forward_samples": int(di["forward_samples"]), "max_abs_difference": agree_di,
+                               "largest_change": change,
+                               "max_relative_difference": agree_di / max(change, 1e-30)},
         "human_centric": {"ours_s": _median(ours_hc), "plain_s": _median(plain_hc),
                           "speedup": _median(plain_hc) / _median(ours_hc), "max_abs_difference": agree_hc},
     }

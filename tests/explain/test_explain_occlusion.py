@@ -9,9 +9,9 @@ import torch
 from captum.attr import Occlusion
 from torch import nn
 
-from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.geometry import count_windows
 from benchmark.explain.occlusion import OcclusionStats, occlusion
+from benchmark.harness.metering import PassMeter
 from benchmark.model.i3d import ProbabilityModel, build_model
 
 
@@ -38,9 +38,9 @@ def test_batched_engine_equals_captum_on_any_model(occlusion_setting):
 def test_incremental_engine_matches_captum_within_1e4_in_float32(occlusion_setting, calibrated_i3d):
     s = occlusion_setting
     model = calibrated_i3d(torch.cat([s.clip, s.baseline]))
-    counter = PassCounter(model)
+    counter = PassMeter(model.net)
     stats = OcclusionStats()
-    ours = occlusion(counter, s.clip, s.baseline, window=s.window, stride=s.stride, target=1, batch_size=16,
+    ours = occlusion(model, s.clip, s.baseline, window=s.window, stride=s.stride, target=1, batch_size=16,
                      stats=stats, min_incremental_gmacs=0)
     assert stats.engine == "incremental" and stats.reason == ""
     assert counter.counts.forward == 1 + 64 and counter.counts.backward == 0

@@ -10,9 +10,9 @@ from captum.attr._core.lime import get_exp_kernel_similarity_function
 from torch import nn
 
 from benchmark.explain.batching import model_memory_format
-from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.seeding import seeded
 from benchmark.explain.surrogates import FeatureExpKernel, kernel_shap_kwargs, surrogate_weights
+from benchmark.harness.metering import PassMeter
 
 
 class _Scorer(nn.Module):
@@ -158,10 +158,11 @@ def _weights(method, model, clip, baseline, mask, engine):
         extra = {}
     else:
         explainer, extra = KernelShap(model), kernel_shap_kwargs(k)
-    counter = PassCounter(model)
+    counter = PassMeter(model.net)
     with seeded(torch.Generator().manual_seed(7)):
-        weights = surrogate_weights(explainer, counter, clip, baseline, mask, target=1, n_samples=40, batch_size=16,
+        weights = surrogate_weights(explainer, model, clip, baseline, mask, target=1, n_samples=40, batch_size=16,
                                     extra_kwargs=extra, engine=engine)
+    counter.detach()
     return weights, counter.counts
 
 

@@ -3,6 +3,7 @@ writes its scratch folder, but cannot open anything else (masks, labels, results
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sys
 from pathlib import Path
@@ -82,8 +83,7 @@ def env(tmp_path_factory):
     (root / "data" / "masks.txt").write_text("the ground-truth masks")
     (root / "inputs").mkdir()
     clips = torch.rand(2, 3, 20, 32, 48) * 2 - 1
-    np.save(root / "inputs" / "clips.npy", clips.numpy())
-    np.save(root / "inputs" / "baselines.npy", torch.zeros_like(clips).numpy())
+    np.save(root / "inputs" / "clips.npy", clips.numpy())  # a file the worker must not reach
     folder = root / "subs" / "probe"
     folder.mkdir(parents=True)
     (folder / "submission.yaml").write_text(YAML)
@@ -97,27 +97,32 @@ def _spec(root: Path, ckpt: Path, folder: Path, scratch: Path, mode: str) -> Run
     repo_file = Path(sandbox.__file__).resolve().parents[2] / "pyproject.toml"
     secrets = [root / "data" / "masks.txt", root / "data", root / "models" / "other.pt", root / "models", root,
                root / "inputs", folder.parent, repo_file]
-    return RunSpec(submission_dir=str(folder), checkpoint=str(ckpt), clips_file=str(root / "inputs" / "clips.npy"),
-                   baselines_file=str(root / "inputs" / "baselines.npy"), clip_ids=("t/a/001", "t/a/021"),
+    return RunSpec(submission_dir=str(folder), checkpoint=str(ckpt), clip_ids=("t/a/001", "t/a/021"),
                    params={"secrets": [str(s) for s in secrets], "note": str(scratch / "note.txt")},
                    seed=0, target=1, threads=1, device="cpu", memory_cap_bytes=6 * 2**30, out_dir=str(scratch),
                    warmup=False, sandbox=mode)
 
 
+def _run(root: Path, ckpt: Path, folder: Path, scratch: Path, mode: str):
+    clips = np.load(root / "inputs" / "clips.npy")
+    return run_submission(_spec(root, ckpt, folder, scratch, mode), clips, np.zeros_like(clips),
+                          clip_time_budget_s=60.0)
+
+
 @needs_landlock
 def test_confined_submission_sees_only_its_files_and_still_explains(env, tmp_path):
     root, ckpt, folder = env
-    outcome = run_submission(_spec(root, ckpt, folder, tmp_path / "scratch", "required"), clip_time_budget_s=60.0)
+    outcome = _run(root, ckpt, folder, tmp_path / "scratch", "required")
     assert outcome.failure is None, outcome.failure
     assert [r.clip_id for r in outcome.runs] == ["t/a/001", "t/a/021"]
     assert all(r.attribution.shape == (20, 32, 48) and r.forward_samples == 1 for r in outcome.runs)
-    assert (tmp_path / "scratch" / "written.txt").read_text() == "ok"
+    assert not (tmp_path / "scratch").exists(), "what the run wrote is deleted with it"
 
 
 def test_without_the_sandbox_the_probe_reads_the_masks(env, tmp_path):
     """The probe above is not vacuous: unconfined, it reaches the masks and says so."""
     root, ckpt, folder = env
-    outcome = run_submission(_spec(root, ckpt, folder, tmp_path / "scratch", "off"), clip_time_budget_s=60.0)
+    outcome = _run(root, ckpt, folder, tmp_path / "scratch", "off")
     assert outcome.failure is not None and outcome.failure.kind == "exception"
     assert "LEAK" in outcome.failure.message and "masks.txt" in outcome.failure.message
     assert "/proc/" in outcome.failure.message  # the parent's root through /proc works unconfined
@@ -138,7 +143,8 @@ def test_required_mode_without_confinement_is_a_clear_worker_failure(env, tmp_pa
     monkeypatch.chdir(tmp_path)
     receive, send = mp.Pipe(duplex=False)
     worker_main(send, _spec(root, ckpt, folder, tmp_path / "scratch", "required"))  # in-process: sees the patch
-    tag, clip_id, kind, message, _ = receive.recv()
+    answer = json.loads(receive.recv_bytes())
+    tag, clip_id, kind, message = answer["op"], answer["clip_id"], answer["kind"], answer["message"]
     assert (tag, clip_id, kind) == ("error", None, "sandbox")
     assert "simulated: no Landlock here" in message and "evaluate.sandbox" in message and "'auto'" in message
 

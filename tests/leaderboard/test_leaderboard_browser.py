@@ -11,6 +11,7 @@ import http.server
 import shutil
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -96,7 +97,16 @@ def driver(browser_binaries, tmp_path: Path):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
+    from selenium.common.exceptions import SessionNotCreatedException
+
+    for attempt in range(3):  # on a loaded 2-core machine Chromium sometimes exits while starting
+        try:
+            drv = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
+            break
+        except SessionNotCreatedException:
+            if attempt == 2:
+                raise
+            time.sleep(2)
     drv.set_page_load_timeout(30)
     try:
         yield drv

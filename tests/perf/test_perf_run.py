@@ -25,6 +25,7 @@ def tiny_params(tmp_path) -> Path:
         "submission_params": {"occlusion_small": {"window": [4, 79, 118], "stride": [4, 79, 118]},
                               "kernel_shap": {"n_samples": 6}},
     }
+    params["sanity"]["clips"]["tiny"] = 1  # every profile names its sanity clips
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
@@ -71,7 +72,7 @@ def test_writes_the_table_for_the_chosen_methods(tiny_params, tmp_path, monkeypa
         assert rows[name]["floor_s"] > 0 and math.isfinite(rows[name]["over_floor"])
         assert rows[name]["captum_default_s"] > 0
     engines = rows["occlusion_small"]["occlusion_engines"]
-    assert engines["windows"] == 20 and engines["timed_windows"] == 3 and engines["max_abs_difference"] < 1e-6
+    assert engines["windows"] == 20 and engines["timed_windows"] == 3 and engines["max_relative_difference"] < 1e-4
     assert "captum_default_s" not in rows["random"]
     assert largest_batch_is_best == [{"target": 1, "repeats": 1, "max_batch": 2, "extra_batches": [1, 6, 21]}]
     assert report["floor"]["extra_batches"] == [1, 6, 21]
@@ -88,7 +89,7 @@ def test_writes_the_table_for_the_chosen_methods(tiny_params, tmp_path, monkeypa
     for name in ("occlusion_small", "kernel_shap"):  # their samples fill the best batch: nothing to batch
         assert rows[name]["own_floor_s"] == pytest.approx(rows[name]["floor_s"]) and "clips_per_call" not in rows[name]
     assert rows["random"]["own_floor_s"] == 0 and "clips_per_call" not in rows["random"]
-    assert report["scoring"]["deletion_insertion"]["max_abs_difference"] < 1e-5
+    assert report["scoring"]["deletion_insertion"]["max_relative_difference"] < 1e-4
     markdown = (out / "perf_tiny.md").read_text()
     assert "| occlusion_small |" in markdown and "Projected over 40 clips" in markdown
     assert "| own-batch floor (s) | ours / own | batched k | batched / floor |" in markdown

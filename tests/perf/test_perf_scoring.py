@@ -44,8 +44,11 @@ def test_plain_deletion_insertion_equals_the_library(data):
 
     ours = deletion_insertion(forward, clip, torch.from_numpy(attribution), baseline, 50, batch_size=8)
     plain = plain_deletion_insertion(forward, clip, attribution, baseline, 50)
-    assert plain["deletion"] == pytest.approx(ours["deletion"], abs=1e-6)
-    assert plain["insertion"] == pytest.approx(ours["insertion"], abs=1e-6)
+    # float32 model passes in other batches: bound the difference relative to the largest change of p
+    change = max(float(np.max(np.abs(np.asarray(ours[k]) - ours["p_clip"])))
+                 for k in ("deletion_curve", "insertion_curve"))
+    assert abs(plain["deletion"] - ours["deletion"]) <= 1e-4 * change
+    assert abs(plain["insertion"] - ours["insertion"]) <= 1e-4 * change
 
 
 def test_plain_human_centric_equals_the_library(data):

@@ -8,8 +8,9 @@ import pytest
 import torch
 from captum.attr import GradientShap
 
-from benchmark.explain.contract import PassCounter, load_submission
+from benchmark.explain.contract import load_submission
 from benchmark.explain.seeding import clip_generator, seeded
+from benchmark.harness.metering import PassMeter
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "gradient_shap")
 
@@ -40,8 +41,8 @@ def test_equals_captum_bit_for_bit(tiny_model, tiny_clips, params):
 def test_depends_on_the_seed_and_counts_one_batch(tiny_model, tiny_clips):
     clips, baselines = tiny_clips
     params = {"n_samples": 3, "stdevs": 0.0}
-    counter = PassCounter(tiny_model)
-    first = _ours(counter, clips[:1], baselines[:1], params, "a")
+    counter = PassMeter(tiny_model.net)
+    first = _ours(tiny_model, clips[:1], baselines[:1], params, "a")
     assert counter.counts == (3, 3)
     assert not torch.equal(first, _ours(tiny_model, clips[:1], baselines[:1], params, "b"))
 

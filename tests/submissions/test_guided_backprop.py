@@ -10,7 +10,8 @@ import torch
 from captum.attr import GuidedBackprop
 from torch import nn
 
-from benchmark.explain.contract import PassCounter, load_submission
+from benchmark.explain.contract import load_submission
+from benchmark.harness.metering import PassMeter
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "guided_backprop")
 
@@ -38,9 +39,9 @@ def test_equals_captum_bit_for_bit(tiny_model, tiny_clips, batch):
 
 def test_one_forward_and_one_backward_sample_per_clip_even_under_no_grad(tiny_model, tiny_clips):
     clips, baselines = tiny_clips
-    counter = PassCounter(tiny_model)
+    counter = PassMeter(tiny_model.net)
     with torch.no_grad():
-        ours = _ours(counter, clips, baselines)
+        ours = _ours(tiny_model, clips, baselines)
     assert counter.counts == (2, 2)
     assert torch.equal(ours, _captum(tiny_model, clips))
 

@@ -17,7 +17,6 @@ from captum.attr import KernelShap
 
 from benchmark.explain.contract import (
     METHOD_FAMILIES,
-    PassCounter,
     check_output,
     discover,
     load_submission,
@@ -25,6 +24,7 @@ from benchmark.explain.contract import (
 )
 from benchmark.explain.seeding import clip_generator, seeded
 from benchmark.explain.supervoxels import slic_supervoxels
+from benchmark.harness.metering import PassMeter
 
 ROOT = Path(__file__).resolve().parents[2] / "submissions"
 SUBMISSIONS = discover(ROOT)
@@ -83,10 +83,12 @@ def test_explains_deterministically_without_side_effects(name, tiny_model, tiny_
     clips, baselines = tiny_clips
     clips_before, baselines_before = clips.clone(), baselines.clone()
     weights_before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
-    counter = PassCounter(tiny_model)
+    counter = PassMeter(tiny_model.net)
 
-    first = check_output(_run(name, counter, clips, baselines), clips, name=name)
-    second = check_output(_run(name, counter, clips, baselines), clips, name=name)
+    first = check_output(_run(name, tiny_model, clips, baselines), clips, name=name)
+    second = check_output(_run(name, tiny_model, clips, baselines), clips, name=name)
+    assert counter.tampering() == "", f"{name} bypassed the pass meter"
+    counter.detach()
 
     assert first.shape in (clips.shape, clips.shape[:1] + clips.shape[2:])
     assert torch.isfinite(first).all()

@@ -4,16 +4,17 @@
   :func:`merge_params`, :func:`validate_name`, :data:`METHOD_FAMILIES`); imports no submission code.
 * :mod:`~benchmark.explain.contract.code` -- ``explainer.py`` imported by path, its ``explain`` signature
   checked (:func:`load_explain`, :class:`ExplainFn`).
-* :mod:`~benchmark.explain.contract.submission` -- both together: :func:`load_submission`, :class:`Submission`.
+* :mod:`~benchmark.explain.contract.source` -- ``explainer.py`` checked as text, nothing executed
+  (:func:`check_source`).
+* :mod:`~benchmark.explain.contract.submission` -- a folder read as data (:func:`read_submission`, what the
+  harness's process does) or with its code (:func:`load_submission`, only in the confined worker).
 * :mod:`~benchmark.explain.contract.output` -- :func:`check_output` on what ``explain`` returned.
 * :mod:`~benchmark.explain.contract.registry` -- :func:`discover`: the submission folders under ``submissions/``.
 * :mod:`~benchmark.explain.contract.scaffold` -- :func:`new_submission` from ``template/``.
-* :mod:`~benchmark.explain.contract.counting` -- :class:`PassCounter`: forward/backward samples per clip.
 * :mod:`~benchmark.explain.contract.errors` -- :class:`SubmissionError`, naming the file and the fix.
 """
 
 from benchmark.explain.contract.code import CODE_FILE, Attribution, ExplainFn, load_explain
-from benchmark.explain.contract.counting import PassCounter, PassCounts
 from benchmark.explain.contract.errors import SubmissionError
 from benchmark.explain.contract.metadata import (
     META_FILE,
@@ -28,7 +29,8 @@ from benchmark.explain.contract.metadata import (
 from benchmark.explain.contract.output import check_output
 from benchmark.explain.contract.registry import discover
 from benchmark.explain.contract.scaffold import new_submission
-from benchmark.explain.contract.submission import Submission, load_submission
+from benchmark.explain.contract.source import check_source
+from benchmark.explain.contract.submission import Submission, SubmissionInfo, load_submission, read_submission
 
 __all__ = [
     "Attribution",
@@ -38,17 +40,18 @@ __all__ = [
     "METHOD_FAMILIES",
     "MethodFamily",
     "NAME_PATTERN",
-    "PassCounter",
-    "PassCounts",
     "Submission",
     "SubmissionError",
+    "SubmissionInfo",
     "SubmissionMeta",
     "check_output",
+    "check_source",
     "discover",
     "load_explain",
     "load_meta",
     "load_submission",
     "merge_params",
     "new_submission",
+    "read_submission",
     "validate_name",
 ]

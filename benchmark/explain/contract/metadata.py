@@ -24,6 +24,11 @@ from benchmark.explain.contract.errors import SubmissionError
 
 MethodFamily = Literal["gradient", "perturbation", "other"]
 METHOD_FAMILIES: tuple[str, ...] = get_args(MethodFamily)
+Group = Literal["paper", "added", "control"]
+GROUPS: tuple[str, ...] = get_args(Group)
+"""Where a method comes from, which the page shows apart: ``paper`` (the paper's eight baselines), ``added``
+(every other method, the default) and ``control`` (a reference such as ``random``: marked on the page,
+never starred best)."""
 """The families a submission declares (``submission.yaml: family``); not the metric families."""
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -42,6 +47,8 @@ META_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
 OPTIONAL_META_KEYS: dict[str, tuple[type, str, object]] = {
     "stochastic": (bool, "true if the explanation depends on the random generator (it is then also "
                    "scored with extra seeds to report the spread across seeds); default false", False),
+    "group": (str, f"one of {', '.join(GROUPS)}: the paper's baselines, added methods (default) or a "
+              "control such as random", "added"),
 }
 
 
@@ -55,6 +62,7 @@ class SubmissionMeta:
     description: str
     url: str
     stochastic: bool = False
+    group: Group = "added"
 
 
 def merge_params(
@@ -137,6 +145,8 @@ def load_meta(path: str | Path) -> tuple[SubmissionMeta, dict[str, Any]]:
     for key, (kind, description, _) in OPTIONAL_META_KEYS.items():
         if key in raw and not isinstance(raw[key], kind):
             raise SubmissionError(f"{path}: `{key}` is {type(raw[key]).__name__}, expected {description}.")
+    if raw.get("group", "added") not in GROUPS:
+        raise SubmissionError(f"{path}: `group` is {raw['group']!r}; expected one of {list(GROUPS)}.")
     if not all(isinstance(k, str) for k in raw["params"]):
         raise SubmissionError(f"{path}: every key under `params` must be a string.")
     meta = SubmissionMeta(
@@ -146,6 +156,7 @@ def load_meta(path: str | Path) -> tuple[SubmissionMeta, dict[str, Any]]:
         description=raw["description"].strip(),
         url=raw["url"].strip(),
         stochastic=bool(raw.get("stochastic", OPTIONAL_META_KEYS["stochastic"][2])),
+        group=raw.get("group", OPTIONAL_META_KEYS["group"][2]),
     )
     return meta, dict(raw["params"])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from benchmark.explain.contract.code import CODE_FILE
 from benchmark.explain.contract.errors import SubmissionError
 from benchmark.explain.contract.metadata import META_FILE, validate_name
-from benchmark.explain.contract.submission import load_submission
+from benchmark.explain.contract.submission import read_submission
 
 TEMPLATE_DIR = Path(__file__).parent / "template"
 TEMPLATES: tuple[str, ...] = ("gradient",)
@@ -60,5 +60,5 @@ def new_submission(name: str, root: str | Path = "submissions", *, template: str
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    load_submission(target)  # the template must always yield a valid submission
+    read_submission(target)  # the template must always yield a valid submission (checked as data)
     return target

@@ -11,8 +11,7 @@ call these engines.
 * :mod:`~benchmark.explain.engines.incremental` -- occlusion recomputing only what each window changes.
 * :mod:`~benchmark.explain.engines.stem_split` -- LIME / KernelSHAP samples through the I3D without
   building the perturbed clips (the first convolution split by feature).
-* :mod:`~benchmark.explain.engines.layerwise` -- which models these engines take; crediting the
-  :class:`~benchmark.explain.contract.counting.PassCounter`.
+* :mod:`~benchmark.explain.engines.layerwise` -- which models these engines take.
 
 The I3D's graph, padding rule and multiply-add counts come from :mod:`benchmark.model.graph` and
 :mod:`benchmark.model.i3d`.

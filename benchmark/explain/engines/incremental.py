@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from benchmark.explain.engines.batched import fast_clone, fast_layout, target_probability
-from benchmark.explain.engines.layerwise import credit_forward, layerwise_support, unwrap_i3d
+from benchmark.explain.engines.layerwise import layerwise_support, unwrap_i3d
 from benchmark.explain.engines.planning import Plan, make_plan, stop_costs
 from benchmark.explain.engines.stats import OcclusionStats
 from benchmark.explain.engines.windows import attribution_from_drops, check_clip_pair, occlusion_windows
@@ -166,7 +166,6 @@ class IncrementalOcclusion:
         self.stats.forward_samples += 1 + len(indices)
         self.stats.macs += full + len(indices) * sum(estimates[stop])
         self.stats.plain_macs += (1 + len(indices)) * full
-        credit_forward(self.model, len(indices))
         return p0, p
 
     def _padded_sources(self, clean: dict[str, torch.Tensor], stop: str) -> dict[tuple[str, str], torch.Tensor]:

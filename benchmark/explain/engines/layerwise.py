@@ -1,9 +1,9 @@
-"""Which models the layer-by-layer engines take, and how they count what they run.
+"""Which models the layer-by-layer engines take.
 
 The engines that run the project's I3D piecewise (incremental occlusion, the LIME/KernelSHAP
-first-convolution split) reach into ``ProbabilityModel(I3D)`` (possibly inside the harness's
-:class:`PassCounter`), run some layers themselves and the rest with the network's own modules
-(:mod:`benchmark.model.graph`), and credit the samples they evaluate on the counter, so that forward
+first-convolution split) reach into ``ProbabilityModel(I3D)``, run some layers themselves and the rest with
+the network's own modules (:mod:`benchmark.model.graph`). Every sample they evaluate ends in the network's
+own ``logits`` layer, where the harness counts model passes (:mod:`benchmark.harness.metering`), so forward
 samples mean the same whichever engine ran.
 """
 
@@ -11,20 +11,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from benchmark.explain.contract.counting import PassCounter
 from benchmark.model.i3d import I3D, ProbabilityModel
 
 
 def unwrap_i3d(model: nn.Module) -> tuple[I3D | None, str]:
-    """``(I3D, "")`` when ``model`` is ``[PassCounter(]ProbabilityModel(I3D)[)]``, else ``(None, reason)``."""
+    """``(I3D, "")`` when ``model`` is ``ProbabilityModel(I3D)``, else ``(None, reason)``."""
     inner = model
-    while isinstance(inner, PassCounter):
-        inner = inner.model
     if not isinstance(inner, ProbabilityModel):
-        return None, (
-            f"the model is a {type(inner).__name__}, not benchmark.model.i3d.ProbabilityModel(I3D) "
-            "(optionally inside a PassCounter)"
-        )
+        return None, f"the model is a {type(inner).__name__}, not benchmark.model.i3d.ProbabilityModel(I3D)"
     if type(inner.net) is not I3D:
         return None, f"the wrapped network is a {type(inner.net).__name__}, not benchmark.model.i3d.I3D"
     return inner.net, ""
@@ -38,14 +32,3 @@ def layerwise_support(model: nn.Module) -> str:
     if any(m.training for m in net.modules()):
         return "the I3D is in training mode (BatchNorm then mixes the batch, so layers are not local); call .eval()"
     return ""
-
-
-def credit_forward(model: nn.Module, samples: int) -> None:
-    """Count ``samples`` model evaluations on every :class:`PassCounter` around ``model``.
-
-    An engine that runs the network's layers itself is not seen by the wrapper; it credits its
-    evaluations here.
-    """
-    while isinstance(model, PassCounter):
-        model.add(forward=samples)
-        model = model.model

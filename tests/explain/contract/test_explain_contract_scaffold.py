@@ -8,9 +8,10 @@ import pytest
 import torch
 import yaml
 
-from benchmark.explain.contract import PassCounter, SubmissionError, check_output, load_submission
+from benchmark.explain.contract import SubmissionError, check_output, load_submission
 from benchmark.explain.contract.scaffold import TEMPLATE_DIR, new_submission
 from benchmark.explain.seeding import clip_generator
+from benchmark.harness.metering import PassMeter
 
 
 def test_creates_a_working_submission(tmp_path, toy_model, toy_clips):
@@ -26,10 +27,10 @@ def test_creates_a_working_submission(tmp_path, toy_model, toy_clips):
 
     submission = load_submission(folder)
     assert submission.meta.display_name == "My Method" and submission.meta.family == "gradient"
-    counter = PassCounter(toy_model)
+    counter = PassMeter(toy_model, head=toy_model.head)
     clips = toy_clips.clone()
     attr = submission.explain(
-        counter, clips, target=1, baselines=torch.zeros_like(clips), params=submission.params,
+        toy_model, clips, target=1, baselines=torch.zeros_like(clips), params=submission.params,
         generator=clip_generator(0, "my_method", "c0"),
     )
     attr = check_output(attr, clips, name="my_method")

@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.explain.contract.counting import PassCounter
 from benchmark.explain.engines.stem_split import StemSplit, stem_split
 
 
@@ -33,7 +32,7 @@ def test_stem_split_names_what_it_cannot_take(feature_setting):
     assert split is None and "Sequential" in reason
     split, reason = stem_split(model, clip, baseline, mask, budget_bytes=1024)
     assert split is None and "budget" in reason
-    split, reason = stem_split(PassCounter(model), clip, baseline, mask, budget_bytes=1e9)
+    split, reason = stem_split(model, clip, baseline, mask, budget_bytes=1e9)
     assert isinstance(split, StemSplit) and reason == "" and split.num_features == int(mask.max()) + 1
     with pytest.raises(ValueError, match=r"samples must be \(n, "):
         split.probabilities(torch.zeros(2, split.num_features + 1))
