@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
@@ -32,7 +33,13 @@ $(STAMP): requirements.txt pyproject.toml
 repro: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
-test: $(STAMP)
+# The Ray backend is an optional extra for users (`pip install .[ray]`); the tests always cover it.
+$(RAY_STAMP): $(STAMP) requirements-ray.txt
+	$(PIP) install -r requirements-ray.txt 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -c "import ray; print('ray', ray.__version__)"
+	touch $(RAY_STAMP)
+
+test: $(STAMP) $(RAY_STAMP)
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 

@@ -44,6 +44,15 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backend(settings):
+    """Where the stage's units run: ``BENCHMARK_BACKEND`` (local by default; see benchmark.harness.backends)."""
+    from benchmark.harness.backends import select_backend
+    from benchmark.harness.inputs import pick_device
+
+    workers = settings.evaluate.workers if pick_device() == "cpu" else 1
+    return select_backend(workers, threads=settings.evaluate.threads)
+
+
 def _names(args: argparse.Namespace, command: str) -> list[str] | None:
     from benchmark.explain.contract.registry import discover
 
@@ -63,8 +72,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if names is None:
         return 2
     es = load_eval_set(settings, layout)
-    for name in names:
-        evaluate_submission(name, settings, layout, eval_set=es)
+    backend = _backend(settings)  # one for every submission of this command (a Ray cluster is joined once)
+    try:
+        for name in names:
+            evaluate_submission(name, settings, layout, eval_set=es, backend=backend)
+    finally:
+        backend.close()
     if args.strict:
         from benchmark.results.status import failed_names
 
@@ -94,8 +107,12 @@ def cmd_sanity(args: argparse.Namespace) -> int:
     if names is None:
         return 2
     es = load_eval_set(settings, layout)
-    for name in names:
-        sanity_check(name, settings, layout, eval_set=es)
+    backend = _backend(settings)
+    try:
+        for name in names:
+            sanity_check(name, settings, layout, eval_set=es, backend=backend)
+    finally:
+        backend.close()
     return 0
 
 

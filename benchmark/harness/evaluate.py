@@ -1,7 +1,8 @@
 """The ``evaluate`` stage: score one submission on the fixed evaluation clips and write ``results/<name>/``.
 
-The evaluation is a map over independent ``(submission, clip)`` units: the worker explains each clip on
-its own (:mod:`benchmark.harness.supervisor`), and each clip is scored on its own
+The evaluation is a map over independent units (a shard of clips for one seed): the confined worker explains
+each clip on its own (:mod:`benchmark.harness.supervisor`), on this machine or on a Ray cluster
+(:mod:`benchmark.harness.backends`), and each clip is scored on its own here
 (:mod:`benchmark.harness.scoring`); only the aggregation (means, bootstrap intervals) looks at all clips.
 The result folder is written atomically.
 """
@@ -21,6 +22,7 @@ import pandas as pd
 
 from benchmark.atomic import atomic_dir, atomic_write_json
 from benchmark.explain.contract import SubmissionError, SubmissionInfo, read_submission
+from benchmark.harness.backends import Backend, select_backend
 from benchmark.harness.gallery import write_gallery
 from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
 from benchmark.harness.outcomes import Failure, RunOutcome
@@ -28,7 +30,7 @@ from benchmark.harness.provenance import run_context, sandbox_provenance
 from benchmark.harness.reaper import KEEP_BYTES
 from benchmark.harness.runspec import build_run_spec
 from benchmark.harness.scoring import ClipScores, batched_probabilities, probability_forward, score_clips, seed_spread
-from benchmark.harness.supervisor import merge_outcomes, run_submissions, shard_bounds
+from benchmark.harness.supervisor import merge_outcomes, shard_bounds
 from benchmark.layout import RepoLayout
 from benchmark.metrics import bootstrap_ci
 from benchmark.results import (
@@ -47,16 +49,29 @@ __all__ = ["evaluate_submission"]
 
 
 def evaluate_submission(name: str, settings: Settings, layout: RepoLayout = RepoLayout(),
-                        *, eval_set: EvalSet | None = None, progress: bool = True) -> Path:
+                        *, eval_set: EvalSet | None = None, progress: bool = True,
+                        backend: Backend | None = None) -> Path:
     """Explain and score submission ``name``; returns ``results/<name>``.
 
     Anything the submission does wrong ends as a ``failed`` result (with the clip, the kind of failure
     and the traceback), never as an exception: the stage completes and the leaderboard lists it.
     Problems of the benchmark's own inputs (data, split, checkpoint) raise, naming the file.
-    The clips are explained by ``evaluate.workers`` isolated workers in parallel and scored by as many
-    threads; every unit is seeded and single-threaded, so the scores do not depend on that number.
+    The clips are explained by isolated workers in parallel (``evaluate.workers`` of them here, or as many as
+    a Ray cluster holds: ``backend``, by default the one ``BENCHMARK_BACKEND`` names) and scored by
+    ``evaluate.workers`` threads; every unit is seeded and single-threaded, so the scores depend on neither.
     """
     run = prepare_run(name, settings, layout, eval_set)
+    owned = backend is None
+    backend = backend or select_backend(run.workers, threads=settings.evaluate.threads)
+    try:
+        return _evaluate(name, settings, layout, run, backend, progress)
+    finally:
+        if owned:
+            backend.close()
+
+
+def _evaluate(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, backend: Backend,
+              progress: bool) -> Path:
     es, ev = run.eval_set, settings.evaluate
     forward = probability_forward(run.net, run.device)
     p_clip = batched_probabilities(forward, es.clips, ev.batch_size)
@@ -76,8 +91,9 @@ def evaluate_submission(name: str, settings: Settings, layout: RepoLayout = Repo
 
     started = time.perf_counter()
     seeds = ev.seed_list(submission.meta.stochastic)
-    outcomes = _explain(name, run, merged, seeds, settings, layout)
+    outcomes = _explain(name, run, merged, seeds, settings, layout, backend)
     context["sandbox"] = sandbox_provenance(outcomes[0].sandbox)  # was the worker confined?
+    context["execution"] = backend.describe()  # where the units ran
     for k, outcome in enumerate(outcomes):
         if outcome.output_bytes > 2 * KEEP_BYTES:
             print(f"[{name}] the worker wrote {outcome.output_bytes} bytes of output; the first and last "
@@ -102,14 +118,15 @@ def evaluate_submission(name: str, settings: Settings, layout: RepoLayout = Repo
 
 
 def _explain(name: str, run: RunInputs, merged: Mapping[str, Any], seeds: list[int], settings: Settings,
-             layout: RepoLayout) -> list[RunOutcome]:
+             layout: RepoLayout, backend: Backend) -> list[RunOutcome]:
     """Explain every evaluation clip once per seed in isolated workers.
 
-    The clips are cut into ``workers`` contiguous shards; the ``len(seeds) * workers`` units run at most
-    ``workers`` at a time. Returns one outcome per seed, its shards merged in clip order.
+    The clips are cut into as many contiguous shards as the backend runs units at once; the
+    ``len(seeds) * shards`` units run on the backend. Returns one outcome per seed, its shards merged in
+    clip order.
     """
     es, ev = run.eval_set, settings.evaluate
-    bounds = shard_bounds(len(es.clip_ids), run.workers)
+    bounds = shard_bounds(len(es.clip_ids), backend.parallelism)
     clips, baselines = es.clips.numpy(), es.baselines.numpy()
     with tempfile.TemporaryDirectory(prefix=f"explain-{name}-") as tmp:
         jobs = []
@@ -122,8 +139,8 @@ def _explain(name: str, run: RunInputs, merged: Mapping[str, Any], seeds: list[i
                                       device=run.device, out_dir=out)
                 jobs.append((spec, clips[lo:hi], baselines[lo:hi]))
         print(f"[{name}] explaining {len(es.clip_ids)} clips on {run.device} ({ev.threads} thread(s) x "
-              f"{len(bounds)} worker(s), seed(s) {', '.join(map(str, seeds))})", flush=True)
-        outcomes = run_submissions(jobs, workers=run.workers, clip_time_budget_s=ev.clip_time_budget_s)
+              f"{len(bounds)} worker(s), {backend.name} backend, seed(s) {', '.join(map(str, seeds))})", flush=True)
+        outcomes = backend.run(jobs, clip_time_budget_s=ev.clip_time_budget_s)
     n = len(bounds)
     return [merge_outcomes(outcomes[k * n:(k + 1) * n]) for k in range(len(seeds))]
 

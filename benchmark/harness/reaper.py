@@ -27,14 +27,13 @@ import ctypes
 import multiprocessing as mp
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 __all__ = ["KEEP_BYTES", "CapturedOutput", "reaper_main"]
 
@@ -165,13 +164,28 @@ def _sweep(keep: int | None) -> int:
     return len(killed)
 
 
-def reaper_main(control: Connection, worker_target: Callable[..., Any], worker_args: tuple[Any, ...],
-                env: dict[str, str]) -> None:  # pragma: no cover - runs in the child process
-    """Start ``worker_target(*worker_args)`` in a spawned process and own its tree (see the module docstring).
+def launch(control_fd: int, worker_fd: int) -> subprocess.Popen:
+    """Start the reaper as ``python -m benchmark.harness.reaper`` holding the two pipe ends ``control_fd`` and
+    ``worker_fd`` (it owns nothing of the caller's ``__main__``: a script, a notebook or a Ray task can host the
+    supervisor). The supervisor then sends ``("run", worker_target, worker_args, env)`` on the control pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmark.harness.reaper", str(control_fd), str(worker_fd)],
+        pass_fds=(control_fd, worker_fd), stdin=subprocess.DEVNULL, close_fds=True,
+    )
 
-    ``control`` carries ``("sweep",)`` / ``("stop",)`` from the supervisor and ``("started", pid, subreaper)``,
-    ``("swept", n)``, ``("stopped", n, exitcode, CapturedOutput)`` back.
+
+def reaper_main(control: Connection, worker_end: Connection) -> None:  # pragma: no cover - the reaper process
+    """Receive ``("run", worker_target, worker_args, env)`` on ``control``, start ``worker_target(worker_end,
+    *worker_args)`` in a spawned process and own its tree (see the module docstring).
+
+    ``control`` then carries ``("sweep",)`` / ``("stop",)`` from the supervisor and ``("started", pid,
+    subreaper)``, ``("swept", n)``, ``("stopped", n, exitcode, CapturedOutput)`` back.
     """
+    try:
+        _, worker_target, worker_args, env = control.recv()
+    except (EOFError, OSError):
+        return
+    worker_args = (worker_end, *worker_args)
     subreaper = _set_subreaper()
     read_fd, write_fd = os.pipe()
     saved = os.dup(1), os.dup(2)
@@ -214,3 +228,10 @@ def reaper_main(control: Connection, worker_target: Callable[..., Any], worker_a
         with contextlib.suppress(OSError, BrokenPipeError):
             control.send(("stopped", stopped, worker.exitcode, drain.result()))
         control.close()
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m benchmark.harness.reaper CONTROL_FD WORKER_FD`
+    # run the imported module's function, so that what it sends back pickles as benchmark.harness.reaper.*
+    from benchmark.harness import reaper
+
+    reaper.reaper_main(Connection(int(sys.argv[1])), Connection(int(sys.argv[2])))

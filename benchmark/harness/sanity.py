@@ -28,11 +28,11 @@ import numpy as np
 
 from benchmark.atomic import atomic_dir, atomic_write_json
 from benchmark.explain.contract import SubmissionError, SubmissionInfo, read_submission
-from benchmark.harness.inputs import EvalSet, prepare_run
+from benchmark.harness.backends import Backend, select_backend
+from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
 from benchmark.harness.outcomes import Failure
 from benchmark.harness.provenance import run_context, sandbox_provenance
 from benchmark.harness.runspec import build_run_spec
-from benchmark.harness.supervisor import run_submissions
 from benchmark.layout import RepoLayout
 from benchmark.metrics.similarity import MAP_BASES, SIMILARITY_RULES, Similarity, compare_maps, verdict
 from benchmark.metrics.statistics import bootstrap_ci
@@ -68,6 +68,7 @@ def sanity_check(
     *,
     eval_set: EvalSet | None = None,
     progress: bool = True,
+    backend: Backend | None = None,
 ) -> Path:
     """Run the randomisation test on submission ``name``; returns ``sanity/<name>``.
 
@@ -79,6 +80,7 @@ def sanity_check(
         eval_set: the loaded evaluation clips (loaded from ``layout`` when omitted); only the first
             ``sanity.clips`` clips are used.
         progress: print one line per cascade step.
+        backend: where the runs go (:mod:`benchmark.harness.backends`; by default ``BENCHMARK_BACKEND``).
 
     ``sanity.json``: ``schema``, ``submission``, ``display_name``, ``params``, ``status`` (``ok`` |
     ``failed``), ``failure`` (``None`` or ``{clip_id, kind, message, traceback, step, label}``),
@@ -95,8 +97,20 @@ def sanity_check(
         FileNotFoundError / ValueError: the benchmark's own inputs (submission folder, checkpoint, data)
             are missing or inconsistent. Nothing the submission does raises.
     """
-    sanity, ev = settings.sanity, settings.evaluate
+    ev = settings.evaluate
     run = prepare_run(name, settings, layout, eval_set)
+    owned = backend is None
+    backend = backend or select_backend(run.workers, threads=ev.threads)
+    try:
+        return _sanity(name, settings, layout, run, backend, progress)
+    finally:
+        if owned:
+            backend.close()
+
+
+def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, backend: Backend,
+            progress: bool) -> Path:
+    sanity, ev = settings.sanity, settings.evaluate
     profile, folder, device = settings.profile, run.folder, run.device
     net, ckpt_meta, es = run.net, run.ckpt_meta, run.eval_set
     final = layout.sanity_record(name)
@@ -169,9 +183,9 @@ def sanity_check(
             save_checkpoint(ckpt, rnet, {**meta, "sanity_step": step, "sanity_seed": sanity.seed})
             steps.append((step, label, ckpt))
         t0 = time.perf_counter()
-        outcomes = run_submissions([job(st, c) for st, _, c in steps], workers=run.workers,
-                                   clip_time_budget_s=ev.clip_time_budget_s)
+        outcomes = backend.run([job(st, c) for st, _, c in steps], clip_time_budget_s=ev.clip_time_budget_s)
         record["provenance"]["sandbox"] = sandbox_provenance(outcomes[0].sandbox)
+        record["provenance"]["execution"] = backend.describe()
         maps_per_step = []
         for (step, label, _), outcome in zip(steps, outcomes):
             if progress:
@@ -183,7 +197,7 @@ def sanity_check(
             maps_per_step.append([r.attribution for r in outcome.runs])
         if progress:
             print(f"[{name}] sanity: {len(steps)} runs in {time.perf_counter() - t0:.1f} s "
-                  f"({run.workers} worker(s))", flush=True)
+                  f"({backend.parallelism} at a time, {backend.name} backend)", flush=True)
         reference = maps_per_step[0]
         record["reference_constant"] = [bool(np.ptp(np.maximum(m, 0.0)) == 0) for m in reference]
         for maps in maps_per_step[1:]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import shutil
 import statistics
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.harness.outcomes import FAILURE_KINDS, ClipRun, Failure, RunOutcome
-from benchmark.harness.reaper import CapturedOutput, reaper_main
+from benchmark.harness.reaper import CapturedOutput, launch
 from benchmark.harness.runspec import RunSpec
 from benchmark.harness.worker import (
     BASELINE_FILE,
@@ -66,17 +67,15 @@ def run_submission(spec: RunSpec, clips: np.ndarray, baselines: np.ndarray, *, c
     if len(clips) != len(spec.clip_ids) or len(baselines) != len(spec.clip_ids):
         raise ValueError(f"run_submission: {len(spec.clip_ids)} clip ids but {len(clips)} clips and "
                          f"{len(baselines)} baselines")
-    ctx = mp.get_context("spawn")
-    conn, worker_end = ctx.Pipe(duplex=True)
-    control, reaper_end = ctx.Pipe(duplex=True)
-    reaper = ctx.Process(target=reaper_main, args=(reaper_end, worker_main, (worker_end, spec),
-                                                   scratch_environment(spec.out_dir)), daemon=False)
-    reaper.start()
+    conn, worker_end = mp.Pipe(duplex=True)
+    control, reaper_end = mp.Pipe(duplex=True)
+    reaper = launch(reaper_end.fileno(), worker_end.fileno())
     worker_end.close()
     reaper_end.close()
     outcome = RunOutcome(threads=spec.threads, device=spec.device)
     current: str | None = None
     try:
+        control.send(("run", worker_main, (spec,), scratch_environment(spec.out_dir)))
         _expect(control, "started", start_timeout_s, None)
 
         def answer(budget: float, expected: str) -> dict[str, Any]:
@@ -202,10 +201,11 @@ def _stop(conn, control, reaper) -> CapturedOutput | None:
                 output = message[3]
     except (EOFError, OSError, BrokenPipeError):
         pass
-    reaper.join(_REAPER_TIMEOUT_S)
-    if reaper.is_alive():
+    try:
+        reaper.wait(_REAPER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
         reaper.kill()
-        reaper.join(10)
+        reaper.wait(10)
     for c in (conn, control):
         c.close()
     return output
