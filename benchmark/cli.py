@@ -89,6 +89,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stability(args: argparse.Namespace) -> int:
+    from benchmark.explain.contract.registry import discover
+    from benchmark.harness.stability import stability_study
+
+    settings, layout = _settings(args), _layout(args)
+    names = [n.strip() for n in args.submissions.split(",") if n.strip()] if args.submissions else \
+        list(discover(layout.submissions))
+    left_out = dict(item.split("=", 1) for item in args.leave_out)
+    names = [n for n in names if n not in left_out]
+    out = Path(args.out) if args.out else layout.root / "stability" / f"{settings.data.source}.json"
+    workdir = Path(args.workdir) if args.workdir else layout.root / ".cache" / "stability" / settings.data.source
+    backend = _backend(settings)
+    try:
+        report = stability_study(settings, layout, seeds=args.seeds, names=names, workdir=workdir, out=out,
+                                 backend=backend, left_out=left_out)
+    finally:
+        backend.close()
+    for metric, w in report["kendall_w"].items():
+        tau = report["mean_pairwise_tau"][metric]
+        print(f"{metric:10s} Kendall's W {w if w is None else f'{w:.2f}'}  mean pairwise tau "
+              f"{tau if tau is None else f'{tau:.2f}'}")
+    print(f"stability: {len(report['instances'])} model instances, {len(report['submissions'])} submissions, "
+          f"{report['wall_s']:.0f} s; wrote {out}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from benchmark.results.status import failed_names, status_lines
 
@@ -215,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("publish", cmd_publish, "copy the rendered site to a folder to publish (docs/ for GitHub Pages)")
     sp.add_argument("--site", default="leaderboard/site")
     sp.add_argument("--to", default="docs")
+    sp = add("stability", cmd_stability, "rank agreement of the submissions across model instances (training "
+             "seeds): stability/<source>.json; not a DVC stage")
+    sp.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default 0 1 2)")
+    sp.add_argument("--submissions", default="", help="comma-separated names (default: every submission)")
+    sp.add_argument("--leave-out", action="append", default=[], metavar="NAME=WHY",
+                    help="leave a submission out and say why (repeatable)")
+    sp.add_argument("--out", default="", help="the report (default stability/<data.source>.json)")
+    sp.add_argument("--workdir", default="", help="model instances (default .cache/stability/<data.source>)")
     sp = add("status", cmd_status, "one line per failed submission (the last step of `dvc repro`)")
     sp.add_argument("--strict", action="store_true", help="exit with status 3 when any submission failed")
     sp = add("track", cmd_track, "sync results/ into MLflow (idempotent: one run per submission and result)")

@@ -130,3 +130,43 @@ def tied(a: Any, b: Any, alpha: float = 0.05) -> bool:
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha: expected a value in (0, 1), got {alpha!r}.")
     return paired_test(a, b).p_value >= alpha
+
+
+def kendall_w(scores: Any) -> float:
+    """Kendall's coefficient of concordance of ``m`` raters ranking the same ``n`` items, in ``[0, 1]``.
+
+    ``scores`` is ``(m, n)``: row ``r`` holds rater ``r``'s values (here: one model instance's mean score of
+    each submission); each row is ranked with average ranks for ties, and ``W = 12 S / (m^2 (n^3 - n) -
+    m T)`` with ``S`` the sum of squared deviations of the rank sums and ``T`` the tie correction
+    ``sum (t^3 - t)`` over tied groups. ``1`` is perfect agreement. Needs ``n >= 2`` items and ``m >= 2``
+    raters; all-tied data (no ordering to agree on) gives ``nan``.
+    """
+    values = np.asarray(scores, dtype=float)
+    if values.ndim != 2 or values.shape[0] < 2 or values.shape[1] < 2:
+        raise ValueError(f"kendall_w: expected (raters >= 2, items >= 2) scores, got shape {values.shape}.")
+    if not np.isfinite(values).all():
+        raise ValueError("kendall_w: scores hold NaN or inf.")
+    m, n = values.shape
+    ranks = np.vstack([stats.rankdata(row) for row in values])
+    ties = sum(float(np.sum(counts**3 - counts)) for counts in
+               (np.unique(row, return_counts=True)[1] for row in values))
+    sums = ranks.sum(axis=0)
+    s = float(np.sum((sums - sums.mean()) ** 2))
+    denominator = m**2 * (n**3 - n) - m * ties
+    return float(12 * s / denominator) if denominator > 0 else float("nan")
+
+
+def mean_pairwise_tau(scores: Any) -> float:
+    """The mean Kendall tau-b over every pair of rows of ``(m, n)`` scores (``nan`` if every pair is undefined)."""
+    values = np.asarray(scores, dtype=float)
+    if values.ndim != 2 or values.shape[0] < 2 or values.shape[1] < 2:
+        raise ValueError(f"mean_pairwise_tau: expected (raters >= 2, items >= 2) scores, got {values.shape}.")
+    taus = []
+    for i in range(len(values)):
+        for j in range(i + 1, len(values)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tau = stats.kendalltau(values[i], values[j]).statistic
+            if np.isfinite(tau):
+                taus.append(float(tau))
+    return float(np.mean(taus)) if taus else float("nan")

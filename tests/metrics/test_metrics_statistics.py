@@ -100,3 +100,17 @@ def test_paired_test_rejects_bad_input():
         paired_test([1.0, np.nan], [1.0, 2.0])
     with pytest.raises(ValueError, match="alpha"):
         tied([1.0], [2.0], alpha=0.0)
+
+
+def test_kendall_w_is_one_for_agreement_and_matches_the_textbook_example():
+    from benchmark.metrics.statistics import kendall_w, mean_pairwise_tau
+
+    same = np.array([[1, 2, 3, 4], [10, 20, 30, 40], [0.1, 0.2, 0.3, 0.4]])
+    assert kendall_w(same) == pytest.approx(1.0) and mean_pairwise_tau(same) == pytest.approx(1.0)
+    opposite = np.array([[1, 2, 3, 4], [4, 3, 2, 1]])
+    assert kendall_w(opposite) == pytest.approx(0.0) and mean_pairwise_tau(opposite) == pytest.approx(-1.0)
+    # m = 3 raters, n = 4 items, no ties: rank sums 4, 7, 8, 11 -> S = 25, W = 12 * 25 / (9 * 60) = 0.5556
+    example = np.array([[1, 2, 3, 4], [2, 1, 3, 4], [1, 4, 2, 3]])
+    assert kendall_w(example) == pytest.approx(12 * 25 / (9 * 60), rel=1e-12)
+    with pytest.raises(ValueError, match="raters >= 2"):
+        kendall_w(np.ones((1, 4)))
