@@ -37,7 +37,7 @@ from benchmark.layout import RepoLayout
 from benchmark.metrics.similarity import MAP_BASES, SIMILARITY_RULES, Similarity, compare_maps, verdict
 from benchmark.metrics.statistics import bootstrap_ci
 from benchmark.model.checkpoint import save_checkpoint
-from benchmark.model.randomization import CASCADE, REINIT_RULE, cascade_networks
+from benchmark.model.randomization import REINIT_RULE, cascade_for, cascade_networks
 from benchmark.results.sanity import SANITY_FILE, SANITY_SCHEMA
 from benchmark.settings import Settings
 
@@ -134,7 +134,7 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
             "seed": sanity.seed,
             "threshold": sanity.threshold,
             "cascade": [
-                {"step": i, "label": lab, "blocks": list(b)} for i, (lab, b) in enumerate(CASCADE, 1)
+                {"step": i, "label": lab, "blocks": list(b)} for i, (lab, b) in enumerate(cascade_for(net), 1)
             ],
             "reinit": REINIT_RULE,
             "bases": dict(MAP_BASES),
@@ -204,7 +204,7 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
             sims.append([compare_maps(ref, m) for ref, m in zip(reference, maps)])
 
     randomized: list[str] = []
-    for (step, (label, blocks)), per_clip in zip(enumerate(CASCADE, 1), sims):
+    for (step, (label, blocks)), per_clip in zip(enumerate(cascade_for(net), 1), sims):
         randomized += blocks
         entry: dict[str, Any] = {
             "step": step,

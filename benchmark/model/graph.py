@@ -105,7 +105,7 @@ def i3d_graph(net: nn.Module) -> list[Layer]:
     layers: list[Layer] = []
     source = INPUT
     for name, child in net.named_children():
-        if name == "avg_pool":
+        if name == "pool":
             break
         if isinstance(child, Unit3D):
             nodes: list[Node] = [_unit_node(name, source, child)]
@@ -178,10 +178,10 @@ def run_after(net: nn.Module, h: torch.Tensor, layer: str) -> torch.Tensor:
     """
     started = False
     for name, module in net.named_children():
-        if name == "avg_pool":
+        if name == "pool":
             break
         if started:
             h = module(h)
         started = started or name == layer
-    logits = net.logits(net.dropout(net.avg_pool(h))).flatten(1)
+    logits = net.head(h)
     return torch.softmax(logits, dim=1)

@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
-    "ANOMALOUS", "I3D", "INCEPTION_CHANNELS", "ProbabilityModel", "build_model", "pad_same", "same_padding",
-    "scaled_channels",
+    "ANOMALOUS", "ENDPOINTS", "I3D", "INCEPTION_CHANNELS", "POOLS", "ProbabilityModel", "build_model", "pad_same",
+    "same_padding", "scaled_channels",
 ]
 
 INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
@@ -60,6 +60,15 @@ INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
 """Published channel counts per inception block: ``(b0, b1a, b1b, b2a, b2b, b3b)`` where branch 0 is a
 1x1x1 conv, branches 1 and 2 a 1x1x1 reduction followed by a 3x3x3 conv, branch 3 a 3x3x3 max pool
 followed by a 1x1x1 conv. The block outputs ``b0 + b1b + b2b + b3b`` channels."""
+
+ENDPOINTS: tuple[str, ...] = (
+    "Conv3d_1a_7x7", "MaxPool3d_2a_3x3", "Conv3d_2b_1x1", "Conv3d_2c_3x3", "MaxPool3d_3a_3x3",
+    "Mixed_3b", "Mixed_3c", "MaxPool3d_4a_3x3", "Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f",
+    "MaxPool3d_5a_2x2", "Mixed_5b", "Mixed_5c",
+)
+"""The feature layers in order; ``I3D(final_endpoint=...)`` keeps those up to and including one of them."""
+POOLS: tuple[str, ...] = ("avg", "max")
+"""The global pool over ``(T', H', W')`` before the logits: ``avg`` (published) or ``max``."""
 
 _BN_EPS = 1e-3
 _BN_MOMENTUM = 0.1
@@ -176,6 +185,9 @@ class I3D(nn.Module):
             network (12.3M parameters with a 2-class head); the CPU profile uses ``0.25``.
         dropout: dropout probability before the logits (the published keep-probability 0.5).
         in_channels: input channels (3: grayscale frames are replicated to RGB).
+        final_endpoint: the last feature layer kept (one of :data:`ENDPOINTS`); the layers after it are
+            not built, and the head pools that layer's output. ``"Mixed_5c"`` is the published network.
+        pool: the global pool before the logits, ``"avg"`` (published) or ``"max"`` (over time and space).
 
     Shape:
         ``forward(x)``: ``x`` (B, in_channels, T, H, W) float, RGB in ``[-1, 1]`` -> logits (B, num_classes).
@@ -183,7 +195,13 @@ class I3D(nn.Module):
     """
 
     def __init__(
-        self, num_classes: int = 2, width: float = 1.0, dropout: float = 0.5, in_channels: int = 3
+        self,
+        num_classes: int = 2,
+        width: float = 1.0,
+        dropout: float = 0.5,
+        in_channels: int = 3,
+        final_endpoint: str = "Mixed_5c",
+        pool: str = "avg",
     ) -> None:
         super().__init__()
         if not isinstance(num_classes, int) or num_classes < 1:
@@ -194,7 +212,13 @@ class I3D(nn.Module):
             raise ValueError(f"I3D: dropout must be in [0, 1), got {dropout!r}.")
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f"I3D: in_channels must be a positive int, got {in_channels!r}.")
+        if final_endpoint not in ENDPOINTS:
+            raise ValueError(f"I3D: final_endpoint must be one of {ENDPOINTS}, got {final_endpoint!r}.")
+        if pool not in POOLS:
+            raise ValueError(f"I3D: pool must be one of {POOLS}, got {pool!r}.")
         self.num_classes = num_classes
+        self.final_endpoint = final_endpoint
+        self.pool_kind = pool
         self.width = float(width)
         self.in_channels = in_channels
         self.dropout_p = float(dropout)
@@ -202,43 +226,50 @@ class I3D(nn.Module):
         def c(n: int) -> int:
             return scaled_channels(n, self.width)
 
-        self.Conv3d_1a_7x7 = Unit3D(in_channels, c(64), kernel=(7, 7, 7), stride=(2, 2, 2))
-        self.MaxPool3d_2a_3x3 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
-        self.Conv3d_2b_1x1 = Unit3D(c(64), c(64))
-        self.Conv3d_2c_3x3 = Unit3D(c(64), c(192), kernel=(3, 3, 3))
-        self.MaxPool3d_3a_3x3 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
-        channels = c(192)
-        for name in ("Mixed_3b", "Mixed_3c", "MaxPool3d_4a_3x3", "Mixed_4b", "Mixed_4c", "Mixed_4d",
-                     "Mixed_4e", "Mixed_4f", "MaxPool3d_5a_2x2", "Mixed_5b", "Mixed_5c"):
-            if name == "MaxPool3d_4a_3x3":
-                self.add_module(name, MaxPool3dSame((3, 3, 3), (2, 2, 2)))
+        layers: dict[str, nn.Module] = {}
+        channels = in_channels
+        for name in ENDPOINTS[: ENDPOINTS.index(final_endpoint) + 1]:
+            if name == "Conv3d_1a_7x7":
+                layers[name], channels = Unit3D(channels, c(64), kernel=(7, 7, 7), stride=(2, 2, 2)), c(64)
+            elif name == "Conv3d_2b_1x1":
+                layers[name], channels = Unit3D(channels, c(64)), c(64)
+            elif name == "Conv3d_2c_3x3":
+                layers[name], channels = Unit3D(channels, c(192), kernel=(3, 3, 3)), c(192)
+            elif name in ("MaxPool3d_2a_3x3", "MaxPool3d_3a_3x3"):
+                layers[name] = MaxPool3dSame((1, 3, 3), (1, 2, 2))
+            elif name == "MaxPool3d_4a_3x3":
+                layers[name] = MaxPool3dSame((3, 3, 3), (2, 2, 2))
             elif name == "MaxPool3d_5a_2x2":
-                self.add_module(name, MaxPool3dSame((2, 2, 2), (2, 2, 2)))
+                layers[name] = MaxPool3dSame((2, 2, 2), (2, 2, 2))
             else:
                 block = InceptionBlock(channels, tuple(c(n) for n in INCEPTION_CHANNELS[name]))
-                self.add_module(name, block)
-                channels = block.out_channels
+                layers[name], channels = block, block.out_channels
+        for name, module in layers.items():
+            self.add_module(name, module)
         self.feature_channels = channels
-        self.avg_pool = nn.AdaptiveAvgPool3d(1)
+        self.pool = nn.AdaptiveAvgPool3d(1) if pool == "avg" else nn.AdaptiveMaxPool3d(1)
         self.dropout = nn.Dropout(p=self.dropout_p)
         self.logits = nn.Conv3d(channels, num_classes, kernel_size=1, bias=True)
 
     def features(self, x: Tensor) -> Tensor:
-        """The ``Mixed_5c`` feature map: (B, in_channels, T, H, W) -> (B, C, T', H', W')."""
+        """The ``final_endpoint`` feature map: (B, in_channels, T, H, W) -> (B, C, T', H', W')."""
         if x.dim() != 5 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"I3D: expected input of shape (B, {self.in_channels}, T, H, W), got {tuple(x.shape)}."
             )
         for name, module in self.named_children():
-            if name == "avg_pool":
+            if name == "pool":
                 break
             x = module(x)
         return x
 
+    def head(self, h: Tensor) -> Tensor:
+        """The head on a feature map: global pool, dropout, 1x1x1 logits: (B, C, T', H', W') -> (B, num_classes)."""
+        return self.logits(self.dropout(self.pool(h))).flatten(1)
+
     def forward(self, x: Tensor) -> Tensor:
         """(B, in_channels, T, H, W) -> logits (B, num_classes)."""
-        x = self.dropout(self.avg_pool(self.features(x)))
-        return self.logits(x).flatten(1)
+        return self.head(self.features(x))
 
 
 ANOMALOUS = 1
@@ -261,7 +292,13 @@ class ProbabilityModel(nn.Module):
 
 
 def build_model(
-    width: float, num_classes: int = 2, *, dropout: float = 0.5, seed: int | None = None
+    width: float,
+    num_classes: int = 2,
+    *,
+    dropout: float = 0.5,
+    seed: int | None = None,
+    final_endpoint: str = "Mixed_5c",
+    pool: str = "avg",
 ) -> I3D:
     """A freshly initialised :class:`I3D`.
 
@@ -271,9 +308,12 @@ def build_model(
         dropout: dropout probability before the logits.
         seed: when given, the initial weights depend on it only (the global RNG is left untouched);
             when ``None`` they come from the global RNG, as for any ``nn.Module``.
+        final_endpoint: the last feature layer kept (:data:`ENDPOINTS`).
+        pool: ``"avg"`` or ``"max"``, the global pool before the logits.
     """
+    kwargs = dict(num_classes=num_classes, width=width, dropout=dropout, final_endpoint=final_endpoint, pool=pool)
     if seed is None:
-        return I3D(num_classes=num_classes, width=width, dropout=dropout)
+        return I3D(**kwargs)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return I3D(num_classes=num_classes, width=width, dropout=dropout)
+        return I3D(**kwargs)

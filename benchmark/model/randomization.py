@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
-__all__ = ["CASCADE", "REINIT_RULE", "block_seed", "cascade_networks", "randomize_blocks"]
+__all__ = ["CASCADE", "REINIT_RULE", "block_seed", "cascade_for", "cascade_networks", "randomize_blocks"]
 
 CASCADE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("logits", ("logits",)),
@@ -46,7 +46,9 @@ CASCADE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Conv3d_2", ("Conv3d_2c_3x3", "Conv3d_2b_1x1")),
     ("Conv3d_1a", ("Conv3d_1a_7x7",)),
 )
-"""``(step label, I3D blocks re-initialised at that step)``, from the logits down; cumulative."""
+"""``(step label, I3D blocks re-initialised at that step)``, from the logits down; cumulative. A network truncated
+after an earlier block (``I3D(final_endpoint=...)``) uses :func:`cascade_for`: the same steps without the blocks
+it does not have."""
 
 REINIT_RULE = ("Conv3d weights ~ N(0, gain^2 / fan_in), gain sqrt(2) (1 for logits), logits bias 0; "
                "BatchNorm3d reset to the identity; block b seeded with sha256('{seed}/{b}')")
@@ -107,14 +109,21 @@ def randomize_blocks(net: nn.Module, blocks: Sequence[str], *, seed: int) -> nn.
     return net
 
 
+def cascade_for(net: nn.Module) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """:data:`CASCADE` restricted to the blocks ``net`` has (steps left empty are dropped), in the same order."""
+    children = dict(net.named_children())
+    steps = tuple((label, tuple(b for b in blocks if b in children)) for label, blocks in CASCADE)
+    return tuple((label, blocks) for label, blocks in steps if blocks)
+
+
 def cascade_networks(net: nn.Module, *, seed: int) -> Iterator[tuple[int, str, nn.Module]]:
     """The progressively randomised copies of ``net``: ``(step, label, network)`` for steps ``1..K``.
 
-    Step ``k`` has the blocks of :data:`CASCADE` ``[0..k-1]`` re-initialised; ``net`` is not modified.
+    Step ``k`` has the blocks of :func:`cascade_for` ``(net)[0..k-1]`` re-initialised; ``net`` is not modified.
     One copy is kept and advanced, so memory holds two networks at most.
     """
     current = copy.deepcopy(net).eval()
-    for step, (label, blocks) in enumerate(CASCADE, start=1):
+    for step, (label, blocks) in enumerate(cascade_for(net), start=1):
         randomize_blocks(current, blocks, seed=seed)
         yield step, label, current
 

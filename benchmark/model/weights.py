@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from ._io import atomic_torch_save, sha256_bytes
-from .i3d import I3D, INCEPTION_CHANNELS
+from .i3d import ENDPOINTS, I3D, INCEPTION_CHANNELS
 
 __all__ = [
     "WeightsError", "KINETICS_FILE", "obtain_kinetics", "read_kinetics_pickle", "convert_kinetics",
@@ -376,7 +376,9 @@ def init_from_pretrained(net: I3D, state: Mapping[str, Tensor]) -> None:
     missing = [k for k in body if k not in state]
     wrong = [f"{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
              for k in body if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    extra = sorted(k for k in state if k not in own)
+    # A truncated network (final_endpoint before Mixed_5c) takes the layers it has; the rest is unused.
+    dropped = set(ENDPOINTS[ENDPOINTS.index(net.final_endpoint) + 1 :])
+    extra = sorted(k for k in state if k not in own and k.split(".")[0] not in dropped and not k.startswith("logits."))
     if missing or wrong or extra:
         raise WeightsError(
             f"init_from_pretrained: state does not fit the I3D body: missing {missing[:5]}, "

@@ -17,7 +17,7 @@ def tiny():
 def test_layers_are_the_feature_children_in_order(tiny):
     layers = i3d_graph(tiny)
     children = [name for name, _ in tiny.named_children()]
-    assert [layer.name for layer in layers] == children[: children.index("avg_pool")]
+    assert [layer.name for layer in layers] == children[: children.index("pool")]
     for layer in layers:
         assert layer.nodes[-1].name == layer.name
     mixed = dict(i3d_graph(tiny))["Mixed_3b"]

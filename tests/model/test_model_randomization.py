@@ -76,3 +76,17 @@ def test_randomised_network_keeps_a_usable_gradient(tiny_net):
     xs = x.clone().requires_grad_(True)
     ProbabilityModel(full)(xs)[:, 1].sum().backward()
     assert torch.isfinite(xs.grad).all() and xs.grad.abs().max() > 1e-6
+
+
+def test_a_truncated_network_gets_the_cascade_of_the_blocks_it_has():
+    from benchmark.model.randomization import cascade_for
+
+    short = build_model(0.125, seed=0, final_endpoint="Mixed_3c").eval()
+    steps = cascade_for(short)
+    assert [label for label, _ in steps] == ["logits", "Mixed_3", "Conv3d_2", "Conv3d_1a"]
+    blocks = [b for _, group in steps for b in group]
+    with_params = [n for n, m in short.named_children() if any(True for _ in m.parameters())]
+    assert blocks == with_params[::-1]
+    *_, (_, _, full) = cascade_networks(short, seed=0)
+    assert all(not torch.equal(full.state_dict()[k], v) for k, v in short.state_dict().items()
+               if k.endswith("conv.weight"))
