@@ -14,6 +14,7 @@ path                        what                                                
 ``models/pretrained``       converted pretrained weights and their source               ``weights``
 ``models/model.pt``         the trained checkpoint                                      ``train``
 ``models/train_metrics.json`` held-out scores and the training curve                    ``train``
+``models/model_card.json``  the model card the page shows                               ``train``
 ``submissions/<name>``      one folder per explainer                                    contributors
 ``results/<name>``          scores, curves, gallery of one submission                   ``evaluate``
 ``sanity/<name>``           its model-parameter randomisation test                      ``sanity``
@@ -70,6 +71,11 @@ class RepoLayout:
     @property
     def train_metrics(self) -> Path:
         return self.root / "models" / "train_metrics.json"
+
+    @property
+    def model_card(self) -> Path:
+        """What the page says about the model: architecture, recipe, held-out quality with intervals."""
+        return self.root / "models" / "model_card.json"
 
     @property
     def submissions(self) -> Path:

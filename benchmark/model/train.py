@@ -33,14 +33,13 @@ from tqdm.auto import tqdm
 from benchmark.settings import Profile
 
 from .i3d import ANOMALOUS, I3D, build_model
+from .quality import THRESHOLD
 from .weights import init_from_pretrained
 
-__all__ = ["train_model", "predict_proba", "random_crop_rescale", "CROP_SCALE", "THRESHOLD"]
+__all__ = ["train_model", "predict_proba", "random_crop_rescale", "CROP_SCALE"]
 
 CROP_SCALE: tuple[float, float] = (0.8, 1.0)
 """Range of the crop side as a fraction of the frame side (the augmentation's random crop)."""
-THRESHOLD = 0.5
-"""A clip is predicted anomalous when ``p(anomalous) >= THRESHOLD``."""
 
 ClipSet = tuple[Any, Any]
 """``(frames, labels)``: frames uint8 (N, T, H, W) (numpy or torch), labels int (N,) in {0, 1}."""
@@ -194,7 +193,8 @@ def train_model(
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(seed)  # dropout draws from the global RNG; restored when the block ends
         generator = torch.Generator().manual_seed(seed)
-        net = build_model(profile.model_width, num_classes=2, seed=seed)
+        net = build_model(profile.model_width, num_classes=2, seed=seed, final_endpoint=profile.final_endpoint,
+                          pool=profile.pool)
         if pretrained is not None:
             init_from_pretrained(net, pretrained)
         net.to(dev)
