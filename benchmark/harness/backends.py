@@ -8,7 +8,8 @@ pipeline between machines never invalidates a DVC stage:
 
 * ``BENCHMARK_BACKEND`` -- ``local`` (default) or ``ray``;
 * ``RAY_ADDRESS`` -- the Ray cluster to join (``auto`` for one started with ``ray start --head`` on this
-  machine); unset, a one-node cluster is started for the stage and stopped with it.
+  machine); unset, a one-node cluster is started for the stage and stopped with it;
+* ``BENCHMARK_RAY_UNITS_PER_GPU`` -- how many units share one GPU when the cluster has GPUs (default 1).
 
 Each result records where it ran (:meth:`Backend.describe`) in ``provenance.execution``.
 """
@@ -93,5 +94,8 @@ def select_backend(workers: int, *, threads: int, environ: Mapping[str, str] | N
             from benchmark.harness.ray_backend import RayBackend
         except ImportError as exc:
             raise ConfigError(f"{BACKEND_ENV}=ray needs the ray package: pip install '.[ray]' ({exc}).") from exc
-        return RayBackend(address=environ.get("RAY_ADDRESS") or None, threads=threads)
+        share = environ.get("BENCHMARK_RAY_UNITS_PER_GPU", "1")
+        if not share.isdigit() or int(share) < 1:
+            raise ConfigError(f"BENCHMARK_RAY_UNITS_PER_GPU={share!r}: a positive integer, please.")
+        return RayBackend(address=environ.get("RAY_ADDRESS") or None, threads=threads, units_per_gpu=int(share))
     raise ConfigError(f"{BACKEND_ENV}={name!r}: use one of {list(BACKENDS)} (unset means local).")
