@@ -2,7 +2,7 @@
 
 :func:`load_settings` (or :meth:`Settings.from_params` on an already loaded mapping) turns the whole file
 into one frozen :class:`Settings` object with one dataclass per section. The active profile
-(``profile: default | kinetics_cpu | paper | ...``) is resolved there: its grid, model and training recipe
+(``profile: default | ucsd_cpu | paper | ...``) is resolved there: its grid, model and training recipe
 become :attr:`Settings.profile`, and the settings a profile may override (``profiles.<p>.seeds``,
 ``sanity.clips.<p>``) are merged into :attr:`Settings.evaluate` and :attr:`Settings.sanity`. Every stage then
 reads attributes (``settings.evaluate.n_thresholds``), never dotted keys, and every problem is a
@@ -120,7 +120,7 @@ class Profile:
     """One column of ``params.yaml: profiles``.
 
     Attributes:
-        name: ``default``, ``kinetics_cpu``, ``paper`` (or any profile a user adds).
+        name: ``default``, ``ucsd_cpu``, ``paper`` (or any profile a user adds).
         input: model grid ``(H, W)``; clips are ``(3, T, H, W)``.
         model_width: channel multiplier of the I3D (1.0 is the published network).
         pretrained: ``none``, ``kinetics`` or a path to a PyTorch ``rgb_imagenet.pt``.
@@ -128,6 +128,7 @@ class Profile:
         submission_params: per-submission overrides of ``submission.yaml: params``.
         final_endpoint: the I3D's last feature layer (``Mixed_5c``: the published network).
         pool: its global pool before the logits, ``avg`` (published) or ``max``.
+        gray_stem: the network's forward-only shortcut for grey clips (:class:`benchmark.model.i3d.I3D`).
     """
 
     name: str
@@ -138,6 +139,7 @@ class Profile:
     submission_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     final_endpoint: str = "Mixed_5c"
     pool: str = "avg"
+    gray_stem: bool = False
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -371,15 +373,25 @@ def _profile(reader: _Reader) -> Profile:
         raise ConfigError(f"params.yaml: {key}.input must be [H, W], got {size!r}.")
     h, w = (reader.int(f"{key}.input", minimum=1, value=v) for v in size)
     t = f"{key}.train"
+    raw_train = reader.raw(t)
+    if not isinstance(raw_train, Mapping):
+        raise ConfigError(f"params.yaml: {t} must be a mapping.")
+    mode = reader.str(f"{t}.mode", choices=TRAIN_MODES) if "mode" in raw_train else "finetune"
+    # the optimiser's settings are required to fine-tune; a frozen head is a logistic regression and needs none
+    optional = mode == "frozen_head"
+
+    def opt(name: str, read, default):
+        return default if optional and name not in raw_train else read(f"{t}.{name}")
+
     train = TrainSettings(
-        epochs=reader.int(f"{t}.epochs", minimum=1),
-        batch_size=reader.int(f"{t}.batch_size", minimum=1),
-        lr=reader.number(f"{t}.lr", low=0.0),
-        weight_decay=reader.number(f"{t}.weight_decay", low=0.0),
-        lr_step=reader.int(f"{t}.lr_step", minimum=1),
-        lr_gamma=reader.number(f"{t}.lr_gamma", low=0.0),
-        augment=reader.bool(f"{t}.augment") if "augment" in reader.raw(t) else True,
-        mode=reader.str(f"{t}.mode", choices=TRAIN_MODES) if "mode" in reader.raw(t) else "finetune",
+        epochs=opt("epochs", lambda k: reader.int(k, minimum=1), 0),
+        batch_size=opt("batch_size", lambda k: reader.int(k, minimum=1), 16),
+        lr=opt("lr", lambda k: reader.number(k, low=0.0), 0.0),
+        weight_decay=opt("weight_decay", lambda k: reader.number(k, low=0.0), 0.0),
+        lr_step=opt("lr_step", lambda k: reader.int(k, minimum=1), 1),
+        lr_gamma=opt("lr_gamma", lambda k: reader.number(k, low=0.0), 1.0),
+        augment=reader.bool(f"{t}.augment") if "augment" in raw_train else True,
+        mode=mode,
         views=reader.int(f"{t}.views", minimum=0) if "views" in reader.raw(t) else 0,
         head_c=reader.number(f"{t}.head_c", low=0.0) if "head_c" in reader.raw(t) else 1.0,
         cv_folds=reader.int(f"{t}.cv_folds", minimum=0) if "cv_folds" in reader.raw(t) else 0,
@@ -405,6 +417,7 @@ def _profile(reader: _Reader) -> Profile:
         submission_params={str(k): dict(v) for k, v in overrides.items()},
         final_endpoint=reader.str(f"{key}.final_endpoint") if "final_endpoint" in raw else "Mixed_5c",
         pool=reader.str(f"{key}.pool", choices=("avg", "max")) if "pool" in raw else "avg",
+        gray_stem=reader.bool(f"{key}.gray_stem") if "gray_stem" in raw else False,
     )
 
 

@@ -34,7 +34,11 @@ def test_every_profile_parses_and_is_usable_by_every_stage(name):
     profile = settings.profile
     assert profile.name == name
     assert min(profile.input) >= 32, "the I3D's five stride-2 stages need at least 32 pixels per side"
-    assert profile.model_width > 0 and profile.train.epochs >= 1 and profile.train.batch_size >= 1
+    assert profile.model_width > 0 and profile.train.batch_size >= 1
+    if profile.train.mode == "finetune":
+        assert profile.train.epochs >= 1
+    else:  # a frozen head needs a pretrained trunk, and the page reports its cross-validated figures
+        assert profile.pretrained != "none" and profile.train.cv_folds >= 2
     if profile.pretrained == "kinetics":
         assert profile.model_width == 1.0, "the Kinetics-400 weights exist only at full width"
     assert settings.sanity.clips >= 1  # sanity.clips names every profile
@@ -86,6 +90,8 @@ def test_memory_cap_in_bytes_and_zero_means_none():
     ({"profiles__default__model_width": 0}, "profiles.default.model_width must be > 0"),
     ({"profiles__default__submission_params": {"lime": 3}}, "submission_params must map"),
     ({"tracking__uri": ""}, "tracking.uri must be a non-empty string"),
+    ({"profiles__default__train__mode": "frozen_head"}, "frozen_head, which needs a pretrained trunk"),
+    ({"profiles__default__train__mode": "distill"}, "train.mode = 'distill'"),
 ])
 def test_errors_name_the_key(changes, match):
     params = _with(**{k: v for k, v in changes.items() if k != "profile"})

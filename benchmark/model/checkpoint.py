@@ -57,7 +57,8 @@ def save_checkpoint(path: str | Path, net: I3D, meta: Mapping[str, Any]) -> None
     if missing:
         raise ValueError(f"save_checkpoint({path}): meta is missing {missing}; required: {list(REQUIRED_META)}.")
     arch = {"width": net.width, "num_classes": net.num_classes, "dropout": net.dropout_p,
-            "in_channels": net.in_channels, "final_endpoint": net.final_endpoint, "pool": net.pool_kind}
+            "in_channels": net.in_channels, "final_endpoint": net.final_endpoint, "pool": net.pool_kind,
+            "gray_stem": net.gray_stem}
     for key, value in arch.items():
         if key in meta and meta[key] != value:
             raise ValueError(
@@ -122,6 +123,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             num_classes=int(meta["num_classes"]), width=float(meta["width"]),
             dropout=float(meta.get("dropout", 0.5)), in_channels=int(meta.get("in_channels", 3)),
             final_endpoint=str(meta.get("final_endpoint", "Mixed_5c")), pool=str(meta.get("pool", "avg")),
+            gray_stem=bool(meta.get("gray_stem", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: meta does not describe an I3D ({exc}).") from exc

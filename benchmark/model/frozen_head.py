@@ -146,7 +146,8 @@ def train_frozen_head(frames: np.ndarray, labels: np.ndarray, videos: Sequence[s
     """Build the truncated pretrained network, train its head on ``frames`` uint8 ``(N, T, H, W)`` with ``labels``
     ``(N,)`` from ``videos`` ``(N,)``, cross-validate and calibrate (see the module docstring)."""
     settings = profile.train
-    net = I3D(num_classes=2, width=profile.model_width, final_endpoint=profile.final_endpoint, pool=profile.pool)
+    net = I3D(num_classes=2, width=profile.model_width, final_endpoint=profile.final_endpoint, pool=profile.pool,
+              gray_stem=profile.gray_stem)
     init_from_pretrained(net, pretrained)
     net.eval()
     for p in net.parameters():

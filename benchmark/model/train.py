@@ -194,7 +194,7 @@ def train_model(
         torch.manual_seed(seed)  # dropout draws from the global RNG; restored when the block ends
         generator = torch.Generator().manual_seed(seed)
         net = build_model(profile.model_width, num_classes=2, seed=seed, final_endpoint=profile.final_endpoint,
-                          pool=profile.pool)
+                          pool=profile.pool, gray_stem=profile.gray_stem)
         if pretrained is not None:
             init_from_pretrained(net, pretrained)
         net.to(dev)

@@ -56,3 +56,22 @@ def test_checkpoint_round_trip_keeps_truncation_and_pool(tmp_path):
     x = torch.rand(1, 3, 20, 32, 48)
     with torch.no_grad():
         assert torch.equal(back(x), net(x))
+
+
+def test_the_gray_stem_gives_the_same_map_without_gradients_and_keeps_gradients_per_channel():
+    torch.manual_seed(0)
+    plain = I3D(num_classes=2, width=0.25, final_endpoint="Mixed_3b").eval()
+    gray = I3D(num_classes=2, width=0.25, final_endpoint="Mixed_3b", gray_stem=True).eval()
+    gray.load_state_dict(plain.state_dict())
+    x = (torch.rand(2, 1, 20, 32, 48) * 2 - 1).expand(-1, 3, -1, -1, -1).contiguous()
+    with torch.inference_mode():
+        a, b = plain(x), gray(x)
+    assert torch.allclose(a, b, rtol=1e-5, atol=1e-6 * float(a.abs().max()))
+    noisy = x + 0.1 * torch.randn_like(x)  # channels differ: the full convolution runs
+    with torch.no_grad():
+        assert torch.equal(plain(noisy), gray(noisy))
+    xs, xg = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    plain(xs)[:, 1].sum().backward()
+    gray(xg)[:, 1].sum().backward()
+    assert torch.equal(xs.grad, xg.grad), "with gradients the first convolution keeps its three channels"
+    assert not torch.equal(xg.grad[:, 0], xg.grad[:, 1])
