@@ -17,6 +17,7 @@ from benchmark.tracking.run_mapping import RUN_SETTING_KEYS, run_payload
 from benchmark.tracking.server import SERVER_ENV, ServerHandle, running_server, serve_command
 from benchmark.tracking.sync import (
     CURRENT_RUNS_FILTER,
+    UI_FILTER,
     SyncError,
     SyncReport,
     current_runs,
@@ -24,11 +25,16 @@ from benchmark.tracking.sync import (
     sync_results,
 )
 from benchmark.tracking.tags import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
     TAG_CURRENT,
     TAG_DIGEST,
     TAG_FAILURE,
     TAG_FAMILY,
+    TAG_OVERALL_RANK,
+    TAG_RANK_CI,
     TAG_REMOVED,
+    TAG_SANITY,
     TAG_STATUS,
     TAG_SUBMISSION,
     TAG_SUPERSEDED,
@@ -38,6 +44,9 @@ from benchmark.tracking.tags import (
 
 __all__ = [
     "CURRENT_RUNS_FILTER",
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_TAG",
+    "UI_FILTER",
     "RUN_SETTING_KEYS",
     "SERVER_ENV",
     "ServerHandle",
@@ -47,7 +56,10 @@ __all__ = [
     "TAG_DIGEST",
     "TAG_FAILURE",
     "TAG_FAMILY",
+    "TAG_OVERALL_RANK",
+    "TAG_RANK_CI",
     "TAG_REMOVED",
+    "TAG_SANITY",
     "TAG_STATUS",
     "TAG_SUBMISSION",
     "TAG_SUPERSEDED",
