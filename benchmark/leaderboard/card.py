@@ -215,7 +215,7 @@ def training_history(train_metrics: Mapping[str, Any] | None) -> list[dict[str, 
     lists = {k: v for k, v in lists.items() if len(v) == n}
     rows = []
     for i in range(n):
-        row = {"epoch": float(i + 1)}
+        row: dict[str, float] = {"epoch": i + 1}
         for k, v in lists.items():
             x = finite_or_none(v[i])
             row[k] = x if x is not None else math.nan
