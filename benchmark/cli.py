@@ -243,6 +243,7 @@ def cmd_track(args: argparse.Namespace) -> int:
         print(f"benchmark track: error: {exc}", file=sys.stderr)
         return 1
     print(report.summary())
+    print(f"MLflow UI (after `mlflow server ... --port 5000`): http://127.0.0.1:5000{report.ui_path}")
     return 0
 
 

@@ -25,6 +25,7 @@ from benchmark.tracking import (
     CURRENT_RUNS_FILTER,
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
+    SAVED_VIEW_ID,
     TAG_OVERALL_RANK,
     TAG_RANK_CI,
     TAG_SANITY,
@@ -403,6 +404,14 @@ def test_the_experiment_opens_on_its_runs_table(env: dict[str, Any]) -> None:
     assert not report.fast_path and report.created == ()
     assert c.get_experiment(exp.experiment_id).tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
     assert sync_results(env["results"], **env["kwargs"]).fast_path
+    # MLflow 3.17's UI follows its GenAI / Model-training switch ahead of that tag: the saved view and the
+    # path that opens it on the runs table, the current runs sorted by rank with the scores as columns.
+    view = json.loads(c.get_experiment(exp.experiment_id).tags[f"mlflow.sharedViewState.{SAVED_VIEW_ID}"])
+    state = json.loads(view["state"])
+    assert state["searchFilter"] == UI_FILTER and state["orderByKey"] == "metrics.`overall_rank`"
+    assert "metrics.`clip_iou`" in state["selectedColumns"] and isinstance(view["createdAt"], int)
+    assert report.ui_path == (f"/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning"
+                              f"&viewStateShareKey={SAVED_VIEW_ID}")
 
 
 def _sanity_record(verdict: str, rho: float) -> dict[str, Any]:

@@ -17,12 +17,14 @@ from benchmark.tracking.run_mapping import RUN_SETTING_KEYS, run_payload
 from benchmark.tracking.server import SERVER_ENV, ServerHandle, running_server, serve_command
 from benchmark.tracking.sync import (
     CURRENT_RUNS_FILTER,
+    SAVED_VIEW_ID,
     UI_FILTER,
     SyncError,
     SyncReport,
     current_runs,
     experiment_name,
     sync_results,
+    ui_path,
 )
 from benchmark.tracking.tags import (
     EXPERIMENT_KIND,
@@ -46,6 +48,7 @@ __all__ = [
     "CURRENT_RUNS_FILTER",
     "EXPERIMENT_KIND",
     "EXPERIMENT_KIND_TAG",
+    "SAVED_VIEW_ID",
     "UI_FILTER",
     "RUN_SETTING_KEYS",
     "SERVER_ENV",
@@ -71,4 +74,5 @@ __all__ = [
     "running_server",
     "serve_command",
     "sync_results",
+    "ui_path",
 ]

@@ -72,6 +72,21 @@ CURRENT_RUNS_FILTER = f"attributes.status = '{FINISHED}' and tags.`{TAG_CURRENT}
 """``search_runs`` filter for the current run of every submission (exactly one each after a sync)."""
 UI_FILTER = f"tags.`{TAG_CURRENT}` = 'true'"
 """What to type in the MLflow UI's search box to hide superseded and removed runs."""
+SAVED_VIEW_ID = "benchmark-leaderboard"
+"""The saved view of the runs table this sync keeps on the experiment (MLflow 3.17 keeps saved views as
+experiment tags ``mlflow.sharedViewState.<id>``; the UI lists them under *Views* and opens one from the URL
+parameter ``viewStateShareKey``)."""
+SAVED_VIEW_TAG = f"mlflow.sharedViewState.{SAVED_VIEW_ID}"
+VIEW_COLUMNS: tuple[str, ...] = (
+    "metrics.`overall_rank`",
+    f"tags.`{TAG_RANK_CI}`",
+    f"tags.`{TAG_SANITY}`",
+    *(f"metrics.`{m}`" for m in ("clip_iou", "clip_f1", "clip_auc", "frame_iou", "frame_f1", "frame_auc",
+                                  "deletion", "insertion", "mauc", "stdauc", "cv")),
+    "metrics.`cost.runtime_median_s`",
+    "tags.`benchmark.status`",
+)
+"""The saved view's columns: the rank, its interval and the sanity verdict, then the scores and the runtime."""
 VIEW_KEY_VERSION = "2"
 """Bumped when what :func:`run_extras` derives changes, so that every store refreshes once."""
 CURVE_KINDS = ("deletion", "insertion")
@@ -113,6 +128,11 @@ class SyncReport:
     refreshed: tuple[str, ...] = ()
     fast_path: bool = False
     seconds: float = 0.0
+
+    @property
+    def ui_path(self) -> str:
+        """The leaderboard view in the UI (:func:`ui_path`), to append to the server's address."""
+        return ui_path(self.experiment_id)
 
     def summary(self) -> str:
         """One line for the console."""
@@ -167,10 +187,34 @@ def _result_folders(results_root: Path, submissions_root: Path | None = None) ->
     return folders
 
 
+def saved_view() -> str:
+    """The saved view's tag value: MLflow 3.17's envelope ``{name, createdAt, updatedAt, state}`` around the
+    runs table's state (the current runs only, sorted by overall rank, the scores as columns)."""
+    state = {
+        "searchFilter": UI_FILTER,
+        "orderByKey": "metrics.`overall_rank`",
+        "orderByAsc": True,
+        "lifecycleFilter": "Active",
+        "selectedColumns": list(VIEW_COLUMNS),
+    }
+    stamp = 1_735_689_600_000  # fixed, so that the tag only changes when the view does
+    return json.dumps({"name": "Leaderboard (current runs, by overall rank)", "createdAt": stamp,
+                       "updatedAt": stamp, "state": json.dumps(state)})
+
+
+def ui_path(experiment_id: str) -> str:
+    """Where the UI shows the leaderboard view: append it to the server's address.
+
+    MLflow 3.17's UI follows a global GenAI / Model-training switch (``workflowType``, default GenAI) ahead of
+    the experiment's kind tag, so the path sets it explicitly, and opens the saved view.
+    """
+    return f"/#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={SAVED_VIEW_ID}"
+
+
 def view_key(digests: Mapping[str, str], sanity_root: Path | None, submissions_root: Path | None) -> str:
     """A hash of everything :func:`run_extras` reads: the results' digests, the sanity records and the
-    submissions' yaml (their group), so that an unchanged key means nothing to refresh."""
-    h = hashlib.sha256(f"v{VIEW_KEY_VERSION}\0".encode())
+    submissions' yaml (their group), and of the saved view, so that an unchanged key means nothing to refresh."""
+    h = hashlib.sha256(f"v{VIEW_KEY_VERSION}\0{saved_view()}\0".encode())
     h.update(json.dumps(sorted(digests.items())).encode())
     for root, pattern in ((sanity_root, "*/sanity.json"), (submissions_root, "*/submission.yaml")):
         if root is not None and Path(root).is_dir():
@@ -409,7 +453,7 @@ def _open_store(tracking_uri: str, name: str, artifact_root: Path, version: str)
             exp_id = client.create_experiment(
                 name,
                 artifact_location=location.as_uri(),
-                tags={TAG_VERSION: version, EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+                tags={TAG_VERSION: version, EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, SAVED_VIEW_TAG: saved_view()},
             )
             return client, str(exp_id)
     except Exception as exc:
@@ -426,6 +470,8 @@ def _open_store(tracking_uri: str, name: str, artifact_root: Path, version: str)
         )
     if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:  # made before the tag existed, or inferred by the UI
         client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    if exp.tags.get(SAVED_VIEW_TAG) != saved_view():
+        client.set_experiment_tag(exp.experiment_id, SAVED_VIEW_TAG, saved_view())
     return client, str(exp.experiment_id)
 
 
