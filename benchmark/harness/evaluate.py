@@ -193,7 +193,8 @@ def _write_ok(layout: RepoLayout, name: str, submission: SubmissionInfo, merged:
     del_curves, ins_curves = scores.deletion_curves, scores.insertion_curves
     n_thresholds = settings.evaluate.n_thresholds
     fractions = {r.clip_id: selection_fractions(r.attribution, n_thresholds) for r in outcome.runs}
-    start = {"deletion": dict(zip(df["clip_id"], df["p_clip"])), "insertion": dict(zip(df["clip_id"], df["p_baseline"]))}
+    start = {"deletion": dict(zip(df["clip_id"], df["p_clip"])),
+             "insertion": dict(zip(df["clip_id"], df["p_baseline"]))}
     grid_means = {
         kind: np.mean([grid_curve(fractions[c], ys, start[kind][c]) for c, ys in curves.items()], axis=0)
         for kind, curves in (("deletion", del_curves), ("insertion", ins_curves))

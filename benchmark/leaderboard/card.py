@@ -192,7 +192,8 @@ def build_stability(record: Mapping[str, Any] | None, labels: Mapping[str, str])
     for sub, per in (record.get("spread") or {}).items():
         if isinstance(per, Mapping):
             spread[str(sub)] = {
-                m: f"{fmt(s.get('mean'), 3)} \u00b1 {fmt(s.get('std'), 2)} [{fmt(s.get('min'), 3)}, {fmt(s.get('max'), 3)}]"
+                m: f"{fmt(s.get('mean'), 3)} \u00b1 {fmt(s.get('std'), 2)} "
+                f"[{fmt(s.get('min'), 3)}, {fmt(s.get('max'), 3)}]"
                 for m, s in per.items() if isinstance(s, Mapping)
             }
     left = record.get("left_out") or []

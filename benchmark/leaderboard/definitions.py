@@ -51,7 +51,8 @@ class Definition:
 
 FORMULAS: Mapping[str, tuple[str, str, str]] = {
     "clip_iou": (
-        "max_i |M \u2229 {E \u2265 \u03c4_i}| / |M \u222a {E \u2265 \u03c4_i}|, over all T\u00d7H\u00d7W voxels of the clip",
+        "max_i |M \u2229 {E \u2265 \u03c4_i}| / |M \u222a {E \u2265 \u03c4_i}|, "
+        "over all T\u00d7H\u00d7W voxels of the clip",
         "How well the best thresholded map overlaps the annotated anomaly: 1 is a perfect match, 0 no overlap.",
         "",
     ),

@@ -93,7 +93,8 @@ def marker_svg(marker: str, x: float, y: float, color: str, size: float = 4.0) -
     if marker == "ring":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 0.9:.1f}" fill="#fff" stroke="{color}" stroke-width="1.6"/>'
     if marker == "square":
-        return f'<rect x="{x - r * 0.8:.1f}" y="{y - r * 0.8:.1f}" width="{r * 1.6:.1f}" height="{r * 1.6:.1f}" fill="{color}"/>'
+        side, x0, y0 = r * 1.6, x - r * 0.8, y - r * 0.8
+        return f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{side:.1f}" height="{side:.1f}" fill="{color}"/>'
     if marker in ("triangle", "down"):
         s = -1 if marker == "triangle" else 1
         pts = f"{x:.1f},{y + s * r:.1f} {x - r:.1f},{y - s * r * 0.8:.1f} {x + r:.1f},{y - s * r * 0.8:.1f}"
@@ -354,7 +355,8 @@ def scatter_chart(
     body = _axes(f, xt, yt, x_label, y_label)
     for p in shown:
         body.append(
-            f'<g class="point" data-cx="{f.px(p.x):.1f}" data-cy="{f.py(p.y):.1f}"><title>{escape(p.label)}: {escape(x_label)} {p.x:.4g}, {escape(y_label)} {p.y:.4g}'
+            f'<g class="point" data-cx="{f.px(p.x):.1f}" data-cy="{f.py(p.y):.1f}">'
+            f"<title>{escape(p.label)}: {escape(x_label)} {p.x:.4g}, {escape(y_label)} {p.y:.4g}"
             f"</title>{marker_svg(p.style.marker or 'circle', f.px(p.x), f.py(p.y), p.style.color, 6.0)}</g>"
         )
     body += _legend([(p.label, p.style) for p in shown], f.y0 + _MARGIN["bottom"] + 6, width, "point")

@@ -28,9 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from benchmark import __version__
 from benchmark.atomic import atomic_dir
@@ -166,7 +165,9 @@ def orphaned(results_root: Path, submissions_root: Path | None) -> list[str]:
     return sorted(
         p.name
         for p in Path(results_root).iterdir()
-        if p.is_dir() and not p.name.startswith(".") and not (Path(submissions_root) / p.name / "submission.yaml").is_file()
+        if p.is_dir()
+        and not p.name.startswith(".")
+        and not (Path(submissions_root) / p.name / "submission.yaml").is_file()
     )
 
 

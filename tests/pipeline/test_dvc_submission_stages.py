@@ -33,7 +33,8 @@ pytestmark = pytest.mark.skipif(not DVC.exists(), reason=f"dvc not installed nex
 
 
 def _run(args: list[str], cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": path}
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     if ok:
         assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"

@@ -50,7 +50,8 @@ def test_a_copied_folder_is_found_and_fixed(repo: Path, capsys):
     shutil.copytree(repo / "submissions" / "random", repo / "submissions" / "random_copy")  # cp -r
     problems = check_stages(layout)
     assert [p.name for p in problems if p.blocking] == ["random_copy"] * 4  # its stage file, 3 profiles
-    assert "runs and writes 'random', not 'random_copy'" in str(problems[0]) and "check-stages --fix" in str(problems[0])
+    first = str(problems[0])
+    assert "runs and writes 'random', not 'random_copy'" in first and "check-stages --fix" in first
     assert main(["--root", str(repo), "check-stages"]) == 1
     assert main(["--root", str(repo), "check-stages", "--fix"]) == 0
     out = capsys.readouterr().out
@@ -64,7 +65,8 @@ def test_a_copied_folder_is_found_and_fixed(repo: Path, capsys):
 def test_new_submission_from_an_existing_one(repo: Path, capsys):
     assert main(["--root", str(repo), "new-submission", "occlusion_tiny", "--from", "occlusion_small"]) == 0
     folder = repo / "submissions" / "occlusion_tiny"
-    assert (folder / "explainer.py").read_bytes() == (repo / "submissions" / "occlusion_small" / "explainer.py").read_bytes()
+    source = repo / "submissions" / "occlusion_small"
+    assert (folder / "explainer.py").read_bytes() == (source / "explainer.py").read_bytes()
     assert (folder / "dvc.yaml").read_text() == expected_stage_file("occlusion_tiny")
     assert not (folder / "dvc.lock").exists()
     meta = yaml.safe_load((folder / "submission.yaml").read_text())
@@ -96,7 +98,8 @@ def test_remove_deletes_everything_of_a_submission(repo: Path, capsys):
     assert main(["--root", str(repo), "remove", "random", "--no-track"]) == 0
     assert not (repo / "submissions" / "random").exists() and not (repo / "results" / "random").exists()
     assert not (repo / "sanity" / "random").exists()
-    assert "random" not in yaml.safe_load((repo / "params.yaml").read_text())["profiles"]["default"]["submission_params"]
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert "random" not in params["profiles"]["default"]["submission_params"]
     assert main(["--root", str(repo), "remove", "random", "--no-track"]) == 1
 
 
@@ -110,7 +113,8 @@ def test_leftovers_of_a_submission_deleted_by_hand_are_reported(repo: Path):
 
 def test_fix_drops_a_lock_that_records_another_submission(repo: Path):
     shutil.copytree(repo / "submissions" / "random", repo / "submissions" / "random_two")
-    (repo / "submissions" / "random_two" / "dvc.lock").write_text("stages:\n  evaluate:\n    cmd: benchmark evaluate random\n")
+    lock = repo / "submissions" / "random_two" / "dvc.lock"
+    lock.write_text("stages:\n  evaluate:\n    cmd: benchmark evaluate random\n")
     done = fix_stages(RepoLayout(repo))
     assert any("removed submissions/random_two/dvc.lock" in line for line in done)
 
