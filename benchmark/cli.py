@@ -144,18 +144,85 @@ def cmd_sanity(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from benchmark.harness.preflight import validate
+    from benchmark.stagefiles import check_stages
 
+    problems = check_stages(_layout(args), names=[args.name])
+    for problem in problems:
+        print(f"FAIL  DVC stage and params.yaml entry: {problem}")
+    if not problems:
+        print("ok    DVC stage file matches the folder; params.yaml has its entry in every profile")
     report = validate(_layout(args).submission(args.name), _settings(args))
     print(report.text())
-    return 0 if report.ok else 1
+    return 0 if report.ok and not problems else 1
+
+
+def cmd_check_stages(args: argparse.Namespace) -> int:
+    from benchmark.stagefiles import check_stages, fix_stages
+
+    layout = _layout(args)
+    if args.fix:
+        for line in fix_stages(layout):
+            print(f"fixed: {line}")
+    problems = check_stages(layout)
+    for problem in problems:
+        print(f"{'ERROR' if problem.blocking else 'note '} {problem}")
+    blocking = [p for p in problems if p.blocking]
+    if not problems:
+        print("check-stages: every submission's dvc.yaml matches its folder and params.yaml has its entries")
+    return 1 if blocking else 0
+
+
+def cmd_repro(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    code = cmd_check_stages(argparse.Namespace(**{**vars(args), "fix": False}))
+    if code:
+        print("benchmark repro: fix the above first (`benchmark check-stages --fix`); `dvc repro` would stop "
+              "for the whole pipeline", file=sys.stderr)
+        return code
+    dvc = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    return subprocess.call([dvc, "repro", *args.dvc_args], cwd=args.root)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from benchmark.explain.contract.scaffold import new_submission
+    from benchmark.stagefiles import add_params_entries, copy_submission
 
-    folder = new_submission(args.name, _layout(args).submissions, template=args.template)
-    print(f"created {folder}: edit explainer.py and submission.yaml, then run `benchmark validate {args.name}` "
-          "and `dvc repro`")
+    layout = _layout(args)
+    if args.source:
+        folder = copy_submission(layout, args.source, args.name)
+        how = (f"a copy of {args.source} with its own dvc.yaml; {args.source}'s profile overrides copied to "
+               f"profiles.*.submission_params.{args.name} in params.yaml; group set to added")
+    else:
+        from benchmark.explain.contract.scaffold import new_submission
+
+        folder = new_submission(args.name, layout.submissions, template=args.template)
+        add_params_entries(layout.params, args.name)
+        how = f"from the template, with its own dvc.yaml and `{args.name}: {{}}` in every profile of params.yaml"
+    print(f"created {folder}: {how}. Edit explainer.py and submission.yaml, then run "
+          f"`benchmark validate {args.name}` and `dvc repro`")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from benchmark.stagefiles import remove_submission
+
+    layout = _layout(args)
+    done = remove_submission(layout, args.name)
+    if not done:
+        print(f"benchmark remove: nothing of '{args.name}' was found", file=sys.stderr)
+        return 1
+    for line in done:
+        print(line)
+    if layout.results.is_dir():
+        if not args.no_track:
+            code = cmd_track(argparse.Namespace(**{**vars(args), "results": str(layout.results)}))
+            if code:
+                return code
+        if layout.site.exists():
+            cmd_leaderboard(argparse.Namespace(**{**vars(args), "results": str(layout.results),
+                                                  "out": str(layout.site)}))
+    print(f"removed {args.name}; commit the change (and `dvc repro` brings dvc.lock up to date)")
     return 0
 
 
@@ -175,7 +242,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from benchmark.leaderboard.render import render_site
 
-    out = render_site(Path(args.results), Path(args.out))
+    layout = _layout(args)
+    stability = getattr(args, "stability", None)
+    if stability is None:
+        try:
+            source = _settings(args).data.source
+        except (ValueError, FileNotFoundError):
+            source = None
+        stability = layout.root / "stability" / f"{source}.json" if source else None
+    out = render_site(
+        Path(args.results),
+        Path(args.out),
+        sanity_root=Path(getattr(args, "sanity", None) or layout.sanity),
+        submissions_root=Path(getattr(args, "submissions", None) or layout.submissions),
+        model_card=Path(getattr(args, "model_card", None) or layout.root / "models" / "model_card.json"),
+        stability=Path(stability) if stability else None,
+        train_metrics=Path(getattr(args, "train_metrics", None) or layout.train_metrics),
+    )
     print(f"rendered {out}/index.html")
     return 0
 
@@ -193,14 +276,17 @@ def cmd_track(args: argparse.Namespace) -> int:
     from benchmark.tracking import SyncError, sync_results
 
     tracking = _settings(args).tracking
+    layout = _layout(args)
     try:
         report = sync_results(Path(args.results), tracking_uri=tracking.uri,
                               artifact_root=Path(tracking.artifact_root),
-                              experiment=tracking.experiment, benchmark_version=__version__)
+                              experiment=tracking.experiment, benchmark_version=__version__,
+                              sanity_root=layout.sanity, submissions_root=layout.submissions)
     except SyncError as exc:
         print(f"benchmark track: error: {exc}", file=sys.stderr)
         return 1
     print(report.summary())
+    print(f"MLflow UI (after `mlflow server ... --port 5000`): http://127.0.0.1:5000{report.ui_path}")
     return 0
 
 
@@ -229,15 +315,33 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("sanity", cmd_sanity, "model-parameter randomisation test (Adebayo et al.): sanity/NAME/sanity.json")
     sp.add_argument("names", nargs="*", help="submission names (folders under submissions/)")
     sp.add_argument("--all", action="store_true", help="every registered submission")
-    sp = add("validate", cmd_validate, "check a submission before scoring (schema, output, determinism, tampering)")
+    sp = add("validate", cmd_validate, "check a submission before scoring (its DVC stage file and params.yaml "
+             "entries, schema, output, determinism, tampering)")
     sp.add_argument("name")
-    sp = add("new-submission", cmd_new, "scaffold submissions/NAME from a working template")
+    sp = add("check-stages", cmd_check_stages, "check that every submission's dvc.yaml matches its folder and "
+             "params.yaml holds its entries (what `dvc repro` needs before it can build the pipeline)")
+    sp.add_argument("--fix", action="store_true", help="rewrite stale stage files from the template and add the "
+                    "missing params.yaml entries")
+    sp = add("repro", cmd_repro, "`benchmark check-stages`, then `dvc repro` (extra arguments go to dvc repro)")
+    sp.add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed to `dvc repro`")
+    sp = add("new-submission", cmd_new, "scaffold submissions/NAME from a working template, or copy an existing one")
     sp.add_argument("name", help="snake_case folder name")
     sp.add_argument("--template", default="gradient", help="template to start from (default: gradient)")
+    sp.add_argument("--from", dest="source", metavar="EXISTING", default=None,
+                    help="copy submissions/EXISTING instead (its code, yaml and profile overrides; a new dvc.yaml)")
+    sp = add("remove", cmd_remove, "delete a submission: its folder, results, sanity record and params.yaml entries; "
+             "its MLflow run is marked removed and the page re-rendered")
+    sp.add_argument("name")
+    sp.add_argument("--no-track", action="store_true", help="leave MLflow alone (the next `benchmark track` marks it)")
     add("list", cmd_list, "list registered submissions")
     sp = add("leaderboard", cmd_leaderboard, "render the static HTML leaderboard from results/")
     sp.add_argument("--results", default="results")
     sp.add_argument("--out", default="leaderboard/site")
+    sp.add_argument("--sanity", default=None, help="the sanity records (default: sanity/)")
+    sp.add_argument("--submissions", default=None, help="the submission folders (default: submissions/)")
+    sp.add_argument("--model-card", default=None, help="default: models/model_card.json (optional)")
+    sp.add_argument("--stability", default=None, help="default: stability/<data.source>.json (optional)")
+    sp.add_argument("--train-metrics", default=None, help="default: models/train_metrics.json (optional)")
     sp = add("publish", cmd_publish, "copy the rendered site to a folder to publish (docs/ for GitHub Pages)")
     sp.add_argument("--site", default="leaderboard/site")
     sp.add_argument("--to", default="docs")

@@ -23,12 +23,19 @@ from benchmark.atomic import atomic_write_json as write_json
 from benchmark.results import PER_CLIP_COLUMNS, SCHEMA_VERSION, SCORE_COLUMNS, results_digest
 from benchmark.tracking import (
     CURRENT_RUNS_FILTER,
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    SAVED_VIEW_ID,
     TAG_CURRENT,
     TAG_DIGEST,
+    TAG_OVERALL_RANK,
+    TAG_RANK_CI,
     TAG_REMOVED,
+    TAG_SANITY,
     TAG_SUBMISSION,
     TAG_SUPERSEDED,
     TAG_SUPERSEDED_BY,
+    UI_FILTER,
     SyncError,
     current_runs,
     experiment_name,
@@ -293,6 +300,10 @@ def test_changed_results_make_one_new_current_run_for_that_submission_only(env: 
     old = client().get_run(first.current["beta"])
     assert old.data.tags[TAG_SUPERSEDED] == "true" and old.data.tags[TAG_CURRENT] == "false"
     assert old.data.tags[TAG_SUPERSEDED_BY] == runs["beta"].info.run_id
+    # Visibly retired in the runs table, and hidden by the documented search.
+    assert old.info.run_name == "beta (superseded)" and "Superseded by run" in old.data.tags["mlflow.note.content"]
+    shown = client().search_runs([old.info.experiment_id], filter_string=UI_FILTER)
+    assert sorted(r.info.run_name for r in shown) == ["alpha", "beta", "gamma"]
     assert len(all_active_runs()) == 4  # the old run is kept
     third = sync_results(env["results"], **env["kwargs"])
     assert third.fast_path and third.created == ()
@@ -367,6 +378,89 @@ def test_a_removed_submission_is_retired(env: dict[str, Any]) -> None:
     assert_one_current_per_submission(["alpha", "beta"])
     old = client().get_run(first.current["gamma"])
     assert old.data.tags[TAG_REMOVED] == "true" and old.data.tags[TAG_CURRENT] == "false"
+    assert old.info.run_name == "gamma (removed)"
+
+
+def test_a_deleted_submission_folder_retires_its_run(env: dict[str, Any]) -> None:
+    subs = env["root"] / "submissions"
+    for name in ("alpha", "beta", "gamma"):
+        (subs / name).mkdir(parents=True)
+        (subs / name / "submission.yaml").write_text("group: added\n")
+    first = sync_results(env["results"], submissions_root=subs, **env["kwargs"])
+    shutil.rmtree(subs / "beta")  # deleted by hand; results/beta is still there
+    report = sync_results(env["results"], submissions_root=subs, **env["kwargs"])
+    assert report.removed == (first.current["beta"],)
+    assert_one_current_per_submission(["alpha", "gamma"])
+
+
+def test_the_experiment_opens_on_its_runs_table(env: dict[str, Any]) -> None:
+    sync_results(env["results"], **env["kwargs"])
+    c = client()
+    exp = c.get_experiment_by_name(experiment_name(EXPERIMENT, VERSION))
+    assert exp.tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND == "custom_model_development"
+    # An experiment made before the tag existed (or whose kind the UI inferred) is set right by the next sync.
+    c.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, "genai_development")
+    report = sync_results(env["results"], **env["kwargs"])
+    assert not report.fast_path and report.created == ()
+    assert c.get_experiment(exp.experiment_id).tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
+    assert sync_results(env["results"], **env["kwargs"]).fast_path
+    # MLflow 3.17's UI follows its GenAI / Model-training switch ahead of that tag: the saved view and the
+    # path that opens it on the runs table, the current runs sorted by rank with the scores as columns.
+    view = json.loads(c.get_experiment(exp.experiment_id).tags[f"mlflow.sharedViewState.{SAVED_VIEW_ID}"])
+    state = json.loads(view["state"])
+    assert state["searchFilter"] == UI_FILTER and state["orderByKey"] == "metrics.`overall_rank`"
+    assert "metrics.`clip_iou`" in state["selectedColumns"] and isinstance(view["createdAt"], int)
+    assert report.ui_path == (f"/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning"
+                              f"&viewStateShareKey={SAVED_VIEW_ID}")
+
+
+def _sanity_record(verdict: str, rho: float) -> dict[str, Any]:
+    step = {"step": 1, "label": "logits", "blocks": ["logits"],
+            "scored": {"spearman": {"mean": rho}, "ssim": {"mean": rho}, "constant": 0},
+            "absolute": {"spearman": {"mean": rho}, "ssim": {"mean": rho}}}
+    return {"schema": 1, "status": "ok", "verdict": verdict, "threshold": 0.5, "steps": [step],
+            "full": {"spearman": {"mean": rho}, "ssim": {"mean": rho}}, "settings": {"clips": 3}}
+
+
+def test_rank_and_sanity_verdict_are_logged_and_kept_up_to_date(env: dict[str, Any]) -> None:
+    sanity = env["root"] / "sanity"
+    write_json(sanity / "alpha" / "sanity.json", _sanity_record("pass", 0.1))
+    first = sync_results(env["results"], sanity_root=sanity, **env["kwargs"])
+    runs = assert_one_current_per_submission(["alpha", "beta", "gamma"])
+    alpha, beta, gamma = runs["alpha"], runs["beta"], runs["gamma"]
+    assert alpha.data.tags[TAG_SANITY] == "pass" and alpha.data.metrics["sanity.spearman"] == pytest.approx(0.1)
+    assert beta.data.tags[TAG_SANITY] == "not run" and gamma.data.tags[TAG_OVERALL_RANK] == ""
+    ranks = {s: int(runs[s].data.metrics["overall_rank"]) for s in ("alpha", "beta")}
+    assert sorted(ranks.values()) in ([1, 2], [1, 1])
+    assert runs["alpha"].data.tags[TAG_OVERALL_RANK] == str(ranks["alpha"])
+    lo, hi = runs["alpha"].data.metrics["overall_rank.ci_low"], runs["alpha"].data.metrics["overall_rank.ci_high"]
+    assert lo <= ranks["alpha"] <= hi and runs["alpha"].data.tags[TAG_RANK_CI] == f"{int(lo)}-{int(hi)}"
+    # The verdict changes while the results do not: the same runs are updated, no new run is made.
+    write_json(sanity / "beta" / "sanity.json", _sanity_record("fail", 0.9))
+    second = sync_results(env["results"], sanity_root=sanity, **env["kwargs"])
+    assert second.created == () and "beta" in second.refreshed and second.current == first.current
+    assert client().get_run(first.current["beta"]).data.tags[TAG_SANITY] == "fail"
+    assert sync_results(env["results"], sanity_root=sanity, **env["kwargs"]).fast_path
+
+
+def test_curves_are_metric_histories_and_a_stochastic_figure_is_the_seed_mean(env: dict[str, Any]) -> None:
+    folder = env["results"] / "alpha"
+    (folder / "plots").mkdir()
+    for kind, ys in (("deletion", np.linspace(0.9, 0.1, 51)), ("insertion", np.linspace(0.1, 0.9, 51))):
+        lines = ["fraction,p_anomalous"] + [f"{i / 50:.2f},{y:.6g}" for i, y in enumerate(ys)]
+        (folder / "plots" / f"{kind}.csv").write_text("\n".join(lines) + "\n")
+    summary = json.loads((folder / "metrics.json").read_text())
+    seed0 = summary["metrics"]["clip_iou"]["mean"]
+    summary["seeds"] = {"n": 2, "seeds": [0, 1], "means": {"clip_iou": [seed0, seed0 + 0.1]},
+                        "spread": {"clip_iou": {"std": 0.07, "min": seed0, "max": seed0 + 0.1}}}
+    write_json(folder / "metrics.json", summary)
+    sync_results(env["results"], **env["kwargs"])
+    run = assert_one_current_per_submission(["alpha", "beta", "gamma"])["alpha"]
+    assert run.data.metrics["clip_iou"] == pytest.approx(seed0 + 0.05)
+    assert run.data.metrics["clip_iou.seed0"] == pytest.approx(seed0)
+    history = client().get_metric_history(run.info.run_id, "curve.deletion")
+    assert [m.step for m in history] == list(range(0, 101, 2))
+    assert history[0].value == pytest.approx(0.9) and history[-1].value == pytest.approx(0.1)
 
 
 def test_bad_arguments_are_named(tmp_path: Path) -> None:

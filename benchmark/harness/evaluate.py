@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import textwrap
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,10 @@ from benchmark.results import (
     PER_CLIP_FILE,
     SCHEMA_VERSION,
     SCORE_COLUMNS,
+    SCORES_FILE,
+    SEED_MEAN_FILE,
 )
+from benchmark.results.plot_files import fraction_grid, grid_curve, scores_record, selection_fractions, write_plot_files
 from benchmark.settings import Settings
 
 __all__ = ["evaluate_submission"]
@@ -164,12 +167,21 @@ def _write_failed(layout: RepoLayout, name: str, submission: SubmissionInfo | No
             "failure": failure.as_dict(), "n_clips": 0, "metrics": {}, "cost": {}, "degenerate_clips": 0,
             "provenance": context,
         })
+        # DVC reads these from every submission's stage: a failed one says so instead of going missing.
+        atomic_write_json(tmp / SCORES_FILE, {"failed": 1})
+        write_plot_files(tmp, {kind: np.full(len(fraction_grid()), np.nan) for kind in ("deletion", "insertion")})
     return final
 
 
 def _write_ok(layout: RepoLayout, name: str, submission: SubmissionInfo, merged: Mapping[str, Any],
               context: dict[str, Any], es: EvalSet, outcome: RunOutcome, scores: ClipScores, wall_s: float,
-              settings: Settings, seeds: dict[str, Any]) -> Path:
+              settings: Settings, seeds: dict[str, Any], all_scores: Sequence[ClipScores] | None = None) -> Path:
+    """Write ``results/<name>/`` (schema: :mod:`benchmark.results.submission`).
+
+    ``scores`` are seed 0's; ``all_scores``, when given, every seed's (``scores`` first): with more than
+    one, the per-clip means over the seeds are written too (``per_clip_seed_mean.csv``) and bootstrapped
+    into ``seeds.mean``, the figures the leaderboard shows for a stochastic submission.
+    """
     boot = settings.evaluate.bootstrap
     df = pd.DataFrame(scores.rows)[list(PER_CLIP_COLUMNS)]
     metrics = {}
@@ -183,15 +195,42 @@ def _write_ok(layout: RepoLayout, name: str, submission: SubmissionInfo, merged:
         "backward_samples_per_clip": float(statistics.median(df["backward_samples"])),
         "device": outcome.device, "threads": outcome.threads, "stage_wall_s": wall_s,
     }
+    seed_means = None
+    if all_scores is not None and len(all_scores) > 1:
+        frames = [pd.DataFrame(s.rows).set_index("clip_id")[list(SCORE_COLUMNS)] for s in all_scores]
+        seed_means = (sum(f.reindex(frames[0].index) for f in frames) / len(frames)).reset_index()
+        seeds = {**seeds, "mean": {}}
+        for col in SCORE_COLUMNS:
+            ci = bootstrap_ci(seed_means[col].to_numpy(dtype=float), n_resamples=boot.resamples, seed=boot.seed)
+            seeds["mean"][col] = {"mean": float(ci.mean), "ci_low": float(ci.low), "ci_high": float(ci.high)}
+    figures = {col: (seeds["mean"][col]["mean"] if seed_means is not None else metrics[col]["mean"])
+               for col in SCORE_COLUMNS}
+    figures["runtime_s"] = cost["runtime_median_s"]
+
     del_curves, ins_curves = scores.deletion_curves, scores.insertion_curves
+    n_thresholds = settings.evaluate.n_thresholds
+    fractions = {r.clip_id: selection_fractions(r.attribution, n_thresholds) for r in outcome.runs}
+    start = {"deletion": dict(zip(df["clip_id"], df["p_clip"])),
+             "insertion": dict(zip(df["clip_id"], df["p_baseline"]))}
+    grid_means = {
+        kind: np.mean([grid_curve(fractions[c], ys, start[kind][c]) for c, ys in curves.items()], axis=0)
+        for kind, curves in (("deletion", del_curves), ("insertion", ins_curves))
+    }
     final = layout.result(name)
     with atomic_dir(final) as tmp:
         df.to_csv(tmp / PER_CLIP_FILE, index=False, float_format="%.6g")
+        if seed_means is not None:
+            seed_means.to_csv(tmp / SEED_MEAN_FILE, index=False, float_format="%.6g")
         atomic_write_json(tmp / CURVES_FILE, {
             "thresholds": scores.thresholds,
             "deletion": {"mean": np.mean(list(del_curves.values()), axis=0).tolist(), "per_clip": del_curves},
             "insertion": {"mean": np.mean(list(ins_curves.values()), axis=0).tolist(), "per_clip": ins_curves},
+            "fraction": {"per_clip": fractions, "grid": fraction_grid().tolist(),
+                         "deletion_mean": grid_means["deletion"].tolist(),
+                         "insertion_mean": grid_means["insertion"].tolist()},
         })
+        write_plot_files(tmp, grid_means)
+        atomic_write_json(tmp / SCORES_FILE, scores_record(figures))
         write_gallery(tmp / GALLERY_DIR, es.frames, es.masks, [r.clip_id for r in outcome.runs],
                       [r.attribution for r in outcome.runs], settings.evaluate.gallery_clips)
         atomic_write_json(tmp / METRICS_FILE, {

@@ -19,11 +19,17 @@ from benchmark.leaderboard.columns import ARROWS
 from benchmark.leaderboard.views import SubmissionView
 from benchmark.results import SubmissionResult
 
-CURVE_X_LABEL = "1 \u2212 \u03c4 / max E  (most-attributed voxels first)"
+CURVE_X_LABELS: Mapping[str, str] = {
+    "deletion": "fraction of the clip's voxels removed (most-attributed first)",
+    "insertion": "fraction of the clip's voxels restored (most-attributed first)",
+}
+CURVE_X_FALLBACK = "threshold step 1 \u2212 \u03c4 / max E (voxel fractions not recorded in these results)"
 CURVE_Y_LABEL = "p(anomalous)"
 GREY = "#c9c9c9"
-"""The colour of the per-clip curves behind a submission's mean curve."""
+"""The colour of the per-clip curves behind a submission's mean curve, and of the other methods' band."""
 VERBS: Mapping[str, str] = {"deletion": "replaced by the baseline", "insertion": "restored from the input"}
+MARKER_EVERY = 5
+"""A marker every this many points of a mean curve (the grid has 51)."""
 
 CASCADE_THRESHOLD_STYLE = plots.Style("#b0b0b0", "8 4")
 CASCADE_X_LABEL = "cascade step (0 = trained model; last = every block random)"
@@ -31,11 +37,55 @@ CASCADE_Y_LABEL = "similarity to the trained model's map"
 
 
 def curve_xs(curves: Mapping[str, Any], n: int) -> list[float]:
-    """The ``n`` x positions of a curve: ``1 - threshold`` from ``curves.json``, else evenly in [0, 1]."""
+    """The ``n`` x positions of a threshold-indexed curve: ``1 - threshold`` from ``curves.json``, else
+    evenly in [0, 1]."""
     thresholds = curves.get("thresholds")
     if isinstance(thresholds, list) and len(thresholds) == n:
         return [1.0 - float(t) for t in thresholds]
     return [i / max(n - 1, 1) for i in range(n)]
+
+
+def _fraction_block(curves: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    block = curves.get("fraction")
+    return block if isinstance(block, Mapping) and isinstance(block.get("grid"), list) else None
+
+
+def has_fractions(result: SubmissionResult) -> bool:
+    """Whether ``curves.json`` records the fraction of voxels of each point (:data:`benchmark.results`)."""
+    return _fraction_block(result.curves or {}) is not None
+
+
+def mean_curve(result: SubmissionResult, kind: str, by_fraction: bool) -> tuple[list[float], list[float]]:
+    """The mean ``kind`` curve: on the fraction-of-voxels grid (``by_fraction``) or per threshold step."""
+    curves = result.curves or {}
+    if by_fraction:
+        block = _fraction_block(curves) or {}
+        ys = block.get(f"{kind}_mean") or []
+        return [float(x) for x in block.get("grid") or []][: len(ys)], [float(y) for y in ys]
+    mean = (curves.get(kind) or {}).get("mean")
+    if not isinstance(mean, list) or not mean:
+        return [], []
+    return curve_xs(curves, len(mean)), [float(y) for y in mean]
+
+
+def clip_curves(result: SubmissionResult, kind: str, by_fraction: bool) -> list[tuple[str, list[float], list[float]]]:
+    """Every clip's ``kind`` curve as ``(clip_id, xs, ys)``: x the clip's own fraction of voxels at each
+    threshold (``by_fraction``), else the threshold step."""
+    curves = result.curves or {}
+    per_clip = (curves.get(kind) or {}).get("per_clip") or {}
+    fractions = ((_fraction_block(curves) or {}).get("per_clip") or {}) if by_fraction else {}
+    out = []
+    for clip_id, ys in sorted(per_clip.items()):
+        xs = fractions.get(clip_id) if by_fraction else curve_xs(curves, len(ys))
+        if xs is not None and len(xs) == len(ys):
+            out.append((clip_id, [float(x) for x in xs], [float(y) for y in ys]))
+    return out
+
+
+def _better(spec: Any) -> str:
+    return {"higher": "a higher score is better", "lower": "a lower score is better"}.get(
+        getattr(spec, "direction", None), ""
+    )
 
 
 def curve_charts(
@@ -47,6 +97,10 @@ def curve_charts(
 ) -> list[Markup]:
     """Deletion and insertion mean curves of ``views``; with ``per_clip``, every clip's curve in grey too.
 
+    The x axis is the fraction of the clip's voxels removed or restored when every result records it,
+    else the threshold step (said on the axis). Each mean curve has its own colour, dash pattern and
+    markers, repeated in the legend, so the curves can be told apart without colour.
+
     Args:
         views: the submissions to draw, in legend order.
         results: submission name -> its result (for ``curves.json``).
@@ -54,36 +108,27 @@ def curve_charts(
         chart_prefix: the charts' ids are ``<chart_prefix>-deletion`` and ``<chart_prefix>-insertion``.
         per_clip: also draw every clip's curve, in grey and without a legend entry.
     """
+    by_fraction = bool(views) and all(has_fractions(results[v.name]) for v in views)
     charts = []
     for kind in ("deletion", "insertion"):
         spec = metrics_by_name.get(kind)
         label = getattr(spec, "label", kind)
-        better = {"higher": "a higher score is better", "lower": "a lower score is better"}.get(
-            getattr(spec, "direction", None), ""
-        )
         series = []
         for v in views:
-            curves = results[v.name].curves or {}
-            block = curves.get(kind) or {}
+            result = results[v.name]
             if per_clip:
-                for clip_id, ys in sorted((block.get("per_clip") or {}).items()):
-                    series.append(
-                        plots.Series(
-                            f"clip {clip_id}",
-                            curve_xs(curves, len(ys)),
-                            ys,
-                            plots.Style(GREY),
-                            in_legend=False,
-                        )
-                    )
-            mean = block.get("mean")
-            if isinstance(mean, list) and mean:
+                for clip_id, xs, ys in clip_curves(result, kind, by_fraction):
+                    series.append(plots.Series(f"clip {clip_id}", xs, ys, plots.Style(GREY), in_legend=False,
+                                               width=1.0))
+            xs, ys = mean_curve(result, kind, by_fraction)
+            if ys:
                 series.append(
                     plots.Series(
                         f"{v.display_name} (mean over clips)" if per_clip else v.display_name,
-                        curve_xs(curves, len(mean)),
-                        mean,
+                        xs,
+                        ys,
                         v.style,
+                        marker_every=MARKER_EVERY,
                     )
                 )
         title = f"{label} curve" + (": every clip (grey) and the mean" if per_clip else ": mean over clips")
@@ -92,13 +137,59 @@ def curve_charts(
                 series,
                 chart_id=f"{chart_prefix}-{kind}",
                 title=title,
-                x_label=CURVE_X_LABEL,
+                x_label=CURVE_X_LABELS[kind] if by_fraction else CURVE_X_FALLBACK,
                 y_label=CURVE_Y_LABEL,
                 description=f"{label}: the model's p(anomalous) as voxels are {VERBS[kind]}, most-attributed "
-                f"first; the score is the mean of p(x) minus this curve, and {better}.",
+                f"first; the score is the mean over the 51 thresholds of p(x) minus this curve, and "
+                f"{_better(spec)}.",
             )
         )
     return charts
+
+
+def curve_panels(
+    views: Sequence[SubmissionView],
+    results: Mapping[str, SubmissionResult],
+    metrics_by_name: Mapping[str, Any],
+    kind: str,
+) -> list[Markup]:
+    """Small multiples: one panel per submission, its mean ``kind`` curve over the grey band that the other
+    submissions' mean curves span. Readable without colour and without a legend."""
+    by_fraction = bool(views) and all(has_fractions(results[v.name]) for v in views)
+    curves = {v.name: mean_curve(results[v.name], kind, by_fraction) for v in views}
+    curves = {n: c for n, c in curves.items() if c[1]}
+    spec = metrics_by_name.get(kind)
+    label = getattr(spec, "label", kind)
+    panels = []
+    for v in views:
+        if v.name not in curves:
+            continue
+        xs, ys = curves[v.name]
+        others = [c[1] for n, c in curves.items() if n != v.name and len(c[1]) == len(ys)]
+        series = []
+        if others:
+            lo = [min(o[i] for o in others) for i in range(len(ys))]
+            hi = [max(o[i] for o in others) for i in range(len(ys))]
+            series.append(plots.Series("range of the other submissions", xs, lo, plots.Style("#dcdfe3"),
+                                       in_legend=False, upper=hi))
+        series.append(plots.Series(v.display_name, xs, ys, plots.Style("#1b1f24", "", ""), in_legend=False,
+                                   width=2.2))
+        cell = v.cells.get(kind)
+        score = f" \u00b7 {label} {cell.text}" if cell is not None and cell.value is not None else ""
+        panels.append(
+            plots.line_chart(
+                series,
+                chart_id=f"panel-{kind}-{v.name}",
+                title=f"{v.display_name}{score}",
+                x_label="fraction of voxels" if by_fraction else "threshold step",
+                y_label="p",
+                description=f"{v.display_name}'s mean {label.lower()} curve (black) over the range of the other "
+                "submissions' mean curves (grey band).",
+                width=250,
+                plot_height=110,
+            )
+        )
+    return panels
 
 
 def runtime_scatter(views: Sequence[SubmissionView], metrics_by_name: Mapping[str, Any]) -> Markup:

@@ -29,8 +29,11 @@ class Column:
         direction: ``"higher"`` or ``"lower"`` (which is better).
         arrow: :data:`ARROWS` of ``direction``.
         description: the header's tooltip.
-        primary: whether the overall rank averages over this column.
+        primary: whether the spec declares the metric primary.
         is_median: whether the figure is the median over clips (the runtime) rather than the mean.
+        in_overall: whether the overall rank averages over this column (primary and not left out by
+            :data:`benchmark.leaderboard.ranking.NOT_IN_OVERALL`).
+        is_cost: whether the column is a cost figure (printed with a unit, never compared with controls).
     """
 
     name: str
@@ -41,11 +44,22 @@ class Column:
     description: str
     primary: bool
     is_median: bool
+    in_overall: bool = False
+    is_cost: bool = False
+
+    @property
+    def anchor(self) -> str:
+        """The id of the column's definition on the index page (``def-<name>``)."""
+        return f"def-{self.name}"
 
 
-def columns_from_spec(metrics: Sequence[Any]) -> list[Column]:
+def columns_from_spec(metrics: Sequence[Any], overall: Sequence[str] | None = None) -> list[Column]:
     """One :class:`Column` per metric declaration (``name``, ``direction``; optionally ``label``,
-    ``family``, ``description``, ``primary``), in the given order."""
+    ``family``, ``description``, ``primary``), in the given order.
+
+    ``overall``: the metrics of the overall rank (:attr:`~benchmark.leaderboard.ranking.Standings.primary`;
+    default: every primary metric).
+    """
     return [
         Column(
             name=spec.name,
@@ -56,6 +70,8 @@ def columns_from_spec(metrics: Sequence[Any]) -> list[Column]:
             description=getattr(spec, "description", ""),
             primary=bool(getattr(spec, "primary", False)),
             is_median=spec.name in MEDIAN_METRICS,
+            in_overall=(spec.name in overall) if overall is not None else bool(getattr(spec, "primary", False)),
+            is_cost=getattr(spec, "family", "") == "cost",
         )
         for spec in metrics
     ]

@@ -21,13 +21,15 @@ PALETTE: tuple[str, ...] = (
     "#cc79a7",
     "#e69f00",
     "#56b4e9",
-    "#7f3c8d",
     "#000000",
-    "#a6761d",
-    "#666666",
+    "#7f3c8d",
 )
-"""Colour-blind-friendly line colours (Okabe-Ito first); after them the colours repeat dashed."""
-DASHES: tuple[str, ...] = ("", "6 3", "2 3", "8 3 2 3")
+"""Colour-blind-friendly line colours (Okabe-Ito, without its yellow, and a purple)."""
+DASHES: tuple[str, ...] = ("", "7 3", "2 2.5", "10 3 2 3", "4 4")
+"""Dash patterns; style ``i`` takes colour ``i mod 8`` and dash ``i mod 5``, so neighbours differ in both."""
+MARKERS: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "cross", "plus", "ring", "down")
+"""Marker shapes drawn every few points along a line and in its legend entry: a line can be told apart
+from the others without its colour."""
 
 _MARGIN = {"left": 64, "right": 16, "top": 34, "bottom": 48}
 _LEGEND_ROW = 18
@@ -37,21 +39,30 @@ _LABEL_CHARS = 26
 
 @dataclass(frozen=True)
 class Style:
-    """How one submission is drawn: ``color`` (CSS colour) and ``dash`` (SVG ``stroke-dasharray``)."""
+    """How one submission is drawn: ``color`` (CSS colour), ``dash`` (SVG ``stroke-dasharray``) and
+    ``marker`` (one of :data:`MARKERS`, or ``""`` for none)."""
 
     color: str
     dash: str = ""
+    marker: str = ""
 
 
 @dataclass(frozen=True)
 class Series:
-    """One line: ``xs`` and ``ys`` of equal length ``(n,)``; non-finite points break the line."""
+    """One line: ``xs`` and ``ys`` of equal length ``(n,)``; non-finite points break the line.
+
+    With ``upper``, the series is a band: the area between ``ys`` (lower edge) and ``upper``, filled.
+    ``marker_every``: draw the style's marker at every that many points (0: none).
+    """
 
     label: str
     xs: Sequence[float]
     ys: Sequence[float]
     style: Style
     in_legend: bool = True
+    upper: Sequence[float] | None = None
+    marker_every: int = 0
+    width: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -65,10 +76,39 @@ class Point:
 
 
 def styles(n: int) -> list[Style]:
-    """``n`` distinct styles: the palette first, then the palette again with each dash pattern."""
+    """``n`` distinct styles: colour, dash pattern and marker cycle with coprime periods (8, 5, 8 shifted)."""
     if n < 0:
         raise ValueError(f"n={n}: expected a non-negative number of styles.")
-    return [Style(PALETTE[i % len(PALETTE)], DASHES[(i // len(PALETTE)) % len(DASHES)]) for i in range(n)]
+    return [
+        Style(PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], MARKERS[(i + i // len(MARKERS)) % len(MARKERS)])
+        for i in range(n)
+    ]
+
+
+def marker_svg(marker: str, x: float, y: float, color: str, size: float = 4.0) -> str:
+    """One marker of shape ``marker`` centred on ``(x, y)`` ("" for no marker)."""
+    r = size
+    if marker == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 0.9:.1f}" fill="{color}"/>'
+    if marker == "ring":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 0.9:.1f}" fill="#fff" stroke="{color}" stroke-width="1.6"/>'
+    if marker == "square":
+        side, x0, y0 = r * 1.6, x - r * 0.8, y - r * 0.8
+        return f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{side:.1f}" height="{side:.1f}" fill="{color}"/>'
+    if marker in ("triangle", "down"):
+        s = -1 if marker == "triangle" else 1
+        pts = f"{x:.1f},{y + s * r:.1f} {x - r:.1f},{y - s * r * 0.8:.1f} {x + r:.1f},{y - s * r * 0.8:.1f}"
+        return f'<polygon points="{pts}" fill="{color}"/>'
+    if marker == "diamond":
+        pts = f"{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} {x - r:.1f},{y:.1f}"
+        return f'<polygon points="{pts}" fill="{color}"/>'
+    if marker in ("cross", "plus"):
+        if marker == "cross":
+            d = f"M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}M{x - r:.1f},{y + r:.1f}L{x + r:.1f},{y - r:.1f}"
+        else:
+            d = f"M{x - r:.1f},{y:.1f}L{x + r:.1f},{y:.1f}M{x:.1f},{y - r:.1f}L{x:.1f},{y + r:.1f}"
+        return f'<path d="{d}" stroke="{color}" stroke-width="2" fill="none"/>'
+    return ""
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -181,8 +221,10 @@ def _legend(entries: Sequence[tuple[str, Style]], top: float, width: int, marker
                 f'<line x1="{x}" y1="{y - 4}" x2="{x + 22}" y2="{y - 4}" stroke="{style.color}" '
                 f'stroke-width="2.5"{dash}/>'
             )
+            if style.marker:
+                out.append(marker_svg(style.marker, x + 11, y - 4, style.color))
         else:
-            out.append(f'<circle cx="{x + 11}" cy="{y - 4}" r="5" fill="{style.color}"/>')
+            out.append(marker_svg(style.marker or "circle", x + 11, y - 4, style.color, 5.0))
         out.append(
             f'<text class="legend" x="{x + 28}" y="{y}"><title>{escape(label)}</title>'
             f"{escape(_short(label))}</text>"
@@ -233,7 +275,7 @@ def line_chart(
     for s in series:
         if len(s.xs) != len(s.ys):
             raise ValueError(f"series {s.label!r}: {len(s.xs)} x values but {len(s.ys)} y values.")
-    yb = _bounds([float(y) for s in series for y in s.ys]) or (0.0, 1.0)
+    yb = _bounds([float(y) for s in series for y in (*s.ys, *(s.upper or ()))]) or (0.0, 1.0)
     if include_zero:
         yb = (min(yb[0], 0.0), max(yb[1], 0.0))
     tick_labels: list[str] | None = None
@@ -250,20 +292,39 @@ def line_chart(
     f = _Frame(width, plot_height, xt, yt, log_x=False)
     body = _axes(f, xt, yt, x_label, y_label, tick_labels)
     for s in series:
+        if s.upper is not None:
+            pts = [
+                (float(x), float(lo), float(hi))
+                for x, lo, hi in zip(s.xs, s.ys, s.upper)
+                if math.isfinite(float(x)) and math.isfinite(float(lo)) and math.isfinite(float(hi))
+            ]
+            if pts:
+                edge = [f"{f.px(x):.1f},{f.py(hi):.1f}" for x, _, hi in pts]
+                edge += [f"{f.px(x):.1f},{f.py(lo):.1f}" for x, lo, _ in reversed(pts)]
+                body.append(
+                    f'<polygon class="band" points="{" ".join(edge)}" fill="{s.style.color}">'
+                    f"<title>{escape(s.label)}</title></polygon>"
+                )
+            continue
         runs: list[list[str]] = [[]]
-        for x, y in zip(s.xs, s.ys):
+        marks: list[str] = []
+        for i, (x, y) in enumerate(zip(s.xs, s.ys)):
             x, y = float(x), float(y)
             if math.isfinite(x) and math.isfinite(y):
                 runs[-1].append(f"{f.px(x):.1f},{f.py(y):.1f}")
+                if s.marker_every and s.style.marker and i % s.marker_every == 0:
+                    marks.append(marker_svg(s.style.marker, f.px(x), f.py(y), s.style.color))
             elif runs[-1]:
                 runs.append([])
         dash = f' stroke-dasharray="{s.style.dash}"' if s.style.dash else ""
+        stroke = f' stroke-width="{s.width:g}"' if s.width != 2.0 else ""
         for pts in runs:
             if pts:
                 body.append(
-                    f'<polyline class="series" points="{" ".join(pts)}" stroke="{s.style.color}"{dash}>'
+                    f'<polyline class="series" points="{" ".join(pts)}" stroke="{s.style.color}"{dash}{stroke}>'
                     f"<title>{escape(s.label)}</title></polyline>"
                 )
+        body.extend(marks)
     body += _legend(legend, f.y0 + _MARGIN["bottom"] + 6, width, "line")
     return _svg(chart_id, title, description, width, height, body)
 
@@ -294,9 +355,9 @@ def scatter_chart(
     body = _axes(f, xt, yt, x_label, y_label)
     for p in shown:
         body.append(
-            f'<circle class="point" cx="{f.px(p.x):.1f}" cy="{f.py(p.y):.1f}" r="6" fill="{p.style.color}">'
+            f'<g class="point" data-cx="{f.px(p.x):.1f}" data-cy="{f.py(p.y):.1f}">'
             f"<title>{escape(p.label)}: {escape(x_label)} {p.x:.4g}, {escape(y_label)} {p.y:.4g}"
-            "</title></circle>"
+            f"</title>{marker_svg(p.style.marker or 'circle', f.px(p.x), f.py(p.y), p.style.color, 6.0)}</g>"
         )
     body += _legend([(p.label, p.style) for p in shown], f.y0 + _MARGIN["bottom"] + 6, width, "point")
     return _svg(chart_id, title, description, width, height, body)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchmark.leaderboard.columns import Column
-from benchmark.leaderboard.formatting import fmt, sort_text
+from benchmark.leaderboard.formatting import column_decimals, fmt, fmt_fixed, fmt_seconds, sort_text
 from benchmark.results import SubmissionResult
 
 COST_LABELS: Mapping[str, str] = {
@@ -63,16 +63,26 @@ PROVENANCE_LABELS: Mapping[str, str] = {
 
 PER_CLIP_TEXT_KEYS: tuple[str, ...] = ("clip_id", "degenerate")
 """Per-clip columns printed and sorted as text (every other column is a number)."""
+PER_CLIP_SECONDS: tuple[str, ...] = ("runtime_s",)
+"""Per-clip columns printed as durations with a unit."""
+PER_CLIP_COUNTS: tuple[str, ...] = ("forward_samples", "backward_samples")
+"""Per-clip columns printed as whole counts."""
 
 
 def cost_rows(cost: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``[(label, text), ...]`` of ``metrics.json: cost`` (seconds, pass counts, device): numbers through
-    :func:`fmt`, anything else as ``str``."""
+    """``[(label, text), ...]`` of ``metrics.json: cost`` (seconds, pass counts, device): durations
+    (keys ending ``_s``) through :func:`fmt_seconds`, other numbers through :func:`fmt`, anything else
+    as ``str``."""
     rows = []
     for key in [*COST_LABELS, *sorted(set(cost) - set(COST_LABELS))]:
         if key in cost:
             v = cost[key]
-            rows.append((COST_LABELS.get(key, key), fmt(v) if isinstance(v, (int, float)) else str(v)))
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                text = fmt_seconds(v) if key.endswith("_s") else fmt(v)
+            else:
+                text = str(v)
+            label = COST_LABELS.get(key, key).replace(" (s/clip)", " per clip").replace(" (s)", "")
+            rows.append((label, text))
     return rows
 
 
@@ -85,12 +95,16 @@ def per_clip_table(
         ``(keys, rows)``: ``keys`` is ``clip_id``, the metric columns present in the file (in the order
         of ``columns``) and ``degenerate``; each row has one ``(text, data-sort text)`` per key. Numbers
         print through :func:`fmt` and sort by :func:`sort_text` (``""`` when not finite); the text columns
-        sort by their text. ``([], [])`` when the result has no per-clip file.
+        sort by their text. Every score column prints with one number of decimals
+        (:func:`~benchmark.leaderboard.formatting.column_decimals` of its values), the runtime with a unit
+        and the pass counts as whole numbers. ``([], [])`` when the result has no per-clip file.
     """
     df = result.per_clip
     if df is None:
         return [], []
-    keys = ["clip_id", *[c.name for c in columns if c.name in df.columns], "degenerate"]
+    keys = ["clip_id", *[c.name for c in columns if c.name in df.columns], "p_clip", "degenerate"]
+    keys = [k for k in keys if k in df.columns]
+    decimals = {k: column_decimals(df[k].tolist()) for k in keys if k not in PER_CLIP_TEXT_KEYS}
     rows = []
     for rec in df.to_dict("records"):
         row = []
@@ -98,9 +112,15 @@ def per_clip_table(
             v = rec.get(k)
             if k in PER_CLIP_TEXT_KEYS:
                 row.append((str(v), str(v)))
+                continue
+            num = float(v) if isinstance(v, (int, float)) and math.isfinite(float(v)) else None
+            if k in PER_CLIP_SECONDS:
+                text = fmt_seconds(num)
+            elif k in PER_CLIP_COUNTS:
+                text = fmt(num) if num is None else f"{num:,.0f}"
             else:
-                num = float(v) if isinstance(v, (int, float)) and math.isfinite(float(v)) else None
-                row.append((fmt(v), sort_text(num)))
+                text = fmt_fixed(num, decimals[k])
+            row.append((text, sort_text(num)))
         rows.append(row)
     return keys, rows
 

@@ -18,7 +18,29 @@ either the previous complete result or the new complete one, never a partial one
     ``insertion``, the ``mean`` curve and the ``per_clip`` curves keyed by clip id.
 ``gallery/``
     ``index.json`` (``[{clip_id, frame, input, overlay}]``) and PNGs: the input frame with the
-    ground-truth outline and the submission's heatmap over it (positive red, negative blue).
+    ground-truth outline and the submission's heatmap over it (positive red, negative blue). An entry
+    may also name ``raw``: a ``.npz`` (:data:`GALLERY_RAW_KEYS`) from which the page draws every method
+    of a clip on one colour scale.
+
+Files for DVC and the page (written with the result since schema 1's ``scores.json`` release; a reader
+must treat each as optional, since older results lack them):
+
+``scores.json``
+    :data:`SCORES_FILE`: the slim file ``dvc metrics show/diff`` reads: ``{metric: figure}`` for every
+    score metric (the seed mean for a stochastic submission) and ``runtime_s`` (the median), flat and
+    numeric; a failed result holds ``{"failed": 1}``. Provenance stays in ``metrics.json``.
+``plots/deletion.csv``, ``plots/insertion.csv``
+    :data:`PLOTS_DIR`: the mean curve over clips on a common grid of the fraction of voxels removed
+    (deletion) or restored (insertion): columns ``fraction`` (0 to 1, step 0.02) and ``p_anomalous``;
+    what ``dvc plots show/diff`` draws.
+``curves.json: fraction``
+    optional: ``{"per_clip": {clip_id: [...]}}``, for each visited threshold the fraction of the clip's
+    voxels with ``E >= tau`` (the x position of the curve's point), and ``grid``/``deletion_mean``/
+    ``insertion_mean``: the curves of ``plots/``.
+``per_clip_seed_mean.csv``
+    :data:`SEED_MEAN_FILE`, stochastic submissions only: ``clip_id`` and every score column, each the
+    mean of that clip's score over the seeds; ``metrics.json: seeds.mean`` holds
+    ``{metric: {mean, ci_low, ci_high}}``, the bootstrap over clips of those seed means.
 """
 
 from __future__ import annotations
@@ -38,6 +60,16 @@ METRICS_FILE = "metrics.json"
 PER_CLIP_FILE = "per_clip.csv"
 CURVES_FILE = "curves.json"
 GALLERY_DIR = "gallery"
+SCORES_FILE = "scores.json"
+PLOTS_DIR = "plots"
+SEED_MEAN_FILE = "per_clip_seed_mean.csv"
+FRACTION_GRID_STEP = 0.02
+"""Step of the ``fraction`` column of ``plots/*.csv`` (51 points from 0 to 1)."""
+GALLERY_RAW_KEYS: tuple[str, ...] = ("frame", "mask", "scored")
+"""Arrays of a gallery entry's ``raw`` ``.npz`` (all ``(H, W)`` at the model grid, the shown frame):
+``frame`` uint8 grey input, ``mask`` bool ground truth, ``scored`` float32 ``E[t] / max(E)`` with
+``E = clip(sum over channels of A, 0)`` and the maximum taken over the whole clip (the scale of the
+thresholds; all zero when the map is degenerate)."""
 
 SCORE_COLUMNS: tuple[str, ...] = score_names()
 """The per-clip scores, from the metric registry (every family but cost), in family order."""

@@ -17,18 +17,26 @@ from benchmark.tracking.run_mapping import RUN_SETTING_KEYS, run_payload
 from benchmark.tracking.server import SERVER_ENV, ServerHandle, running_server, serve_command
 from benchmark.tracking.sync import (
     CURRENT_RUNS_FILTER,
+    SAVED_VIEW_ID,
+    UI_FILTER,
     SyncError,
     SyncReport,
     current_runs,
     experiment_name,
     sync_results,
+    ui_path,
 )
 from benchmark.tracking.tags import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
     TAG_CURRENT,
     TAG_DIGEST,
     TAG_FAILURE,
     TAG_FAMILY,
+    TAG_OVERALL_RANK,
+    TAG_RANK_CI,
     TAG_REMOVED,
+    TAG_SANITY,
     TAG_STATUS,
     TAG_SUBMISSION,
     TAG_SUPERSEDED,
@@ -38,6 +46,10 @@ from benchmark.tracking.tags import (
 
 __all__ = [
     "CURRENT_RUNS_FILTER",
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_TAG",
+    "SAVED_VIEW_ID",
+    "UI_FILTER",
     "RUN_SETTING_KEYS",
     "SERVER_ENV",
     "ServerHandle",
@@ -47,7 +59,10 @@ __all__ = [
     "TAG_DIGEST",
     "TAG_FAILURE",
     "TAG_FAMILY",
+    "TAG_OVERALL_RANK",
+    "TAG_RANK_CI",
     "TAG_REMOVED",
+    "TAG_SANITY",
     "TAG_STATUS",
     "TAG_SUBMISSION",
     "TAG_SUPERSEDED",
@@ -59,4 +74,5 @@ __all__ = [
     "running_server",
     "serve_command",
     "sync_results",
+    "ui_path",
 ]

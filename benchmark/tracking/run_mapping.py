@@ -6,9 +6,10 @@ README's "Results in MLflow") is:
 
 * params: the submission's merged ``params`` as ``params.<key>``; the run settings found in
   ``provenance`` (:data:`RUN_SETTING_KEYS`) as ``run.<key>``; ``n_clips``.
-* metrics: every ``metrics.<name>`` as ``<name>`` (the mean), ``<name>.ci_low``, ``<name>.ci_high``;
-  the numeric ``cost`` figures as ``cost.<key>``; ``degenerate_clips`` (a count); the numeric
-  per-seed means as ``seeds.<seed>.<name>``.
+* metrics: every ``metrics.<name>`` as ``<name>`` (the figure the leaderboard shows: the mean over clips, and
+  over the seeds for a stochastic submission, with seed 0's mean as ``<name>.seed0``), ``<name>.ci_low``,
+  ``<name>.ci_high``; the numeric ``cost`` figures as ``cost.<key>``; ``degenerate_clips`` (a count); the
+  numeric per-seed figures as ``seeds.<...>``.
 * tags: ``benchmark.status``, ``benchmark.family``, ``benchmark.failure`` (failed runs); every
   ``provenance`` leaf as ``provenance.<key>`` (versions, hashes, split id, hardware, ...); the
   submission metadata as ``submission.<key>``; non-numeric cost figures (device) as ``cost.<key>``.
@@ -151,8 +152,21 @@ def run_payload(summary: Mapping[str, Any]) -> RunPayload:
             if path[0] in RUN_SETTING_KEYS:
                 params[mlflow_key("run", *path)] = _text(value, _MAX_PARAM_VALUE)
 
+    seeds = summary.get("seeds") if isinstance(summary.get("seeds"), Mapping) else {}
+    seed_mean = seeds.get("mean") if isinstance(seeds.get("mean"), Mapping) else {}
+    per_seed = seeds.get("means") if isinstance(seeds.get("means"), Mapping) else {}
+    n_seeds = seeds.get("n") if _is_number(seeds.get("n")) else 1
     for name, stats in sorted((summary.get("metrics") or {}).items()):
         if isinstance(stats, Mapping):
+            stats = dict(stats)
+            if isinstance(seed_mean.get(name), Mapping):  # the leaderboard's figure: the mean over seeds
+                metric(mlflow_key(name, "seed0"), stats.get("mean"))
+                stats.update({k: v for k, v in seed_mean[name].items() if k in ("mean", "ci_low", "ci_high")})
+            elif n_seeds > 1 and isinstance(per_seed.get(name), list) and per_seed[name]:
+                values = [_metric(v) for v in per_seed[name]]
+                if all(v is not None for v in values):
+                    metric(mlflow_key(name, "seed0"), stats.get("mean"))
+                    stats["mean"] = sum(values) / len(values)
             metric(mlflow_key(name), stats.get("mean"))
             for stat, value in sorted(stats.items()):
                 if stat != "mean":

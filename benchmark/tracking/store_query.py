@@ -70,3 +70,26 @@ def read_runs(tracking_uri: str, experiment_name: str) -> tuple[str, list[RunSta
         con.close()
     runs = [RunState(r[0], str(r[1]), int(r[2] or 0), tags[r[0]]) for r in rows]
     return str(exp_id), runs
+
+
+def read_experiment_tags(tracking_uri: str, experiment_name: str) -> dict[str, str] | None:
+    """The tags of the active experiment ``experiment_name`` (read-only), or ``None`` when unsure."""
+    db = sqlite_path(tracking_uri)
+    if db is None or not db.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        exps = con.execute(
+            "SELECT experiment_id FROM experiments WHERE name = ? AND lifecycle_stage = 'active'", (experiment_name,)
+        ).fetchall()
+        if len(exps) != 1:
+            return None
+        rows = con.execute("SELECT key, value FROM experiment_tags WHERE experiment_id = ?", (exps[0][0],)).fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return {str(k): str(v) for k, v in rows}

@@ -9,9 +9,20 @@ is instead a *view* of the results folder, rebuilt by a step that always runs an
   ``benchmark.results_digest`` (:func:`benchmark.results.results_digest` of its folder);
 * a run whose submission and digest are already current is left alone; changed results become a
   new run, and the old run is kept, tagged ``benchmark.current=false``,
-  ``benchmark.superseded=true`` and ``benchmark.superseded_by=<new run id>``; the current run of a
-  submission whose results folder is gone is tagged ``benchmark.current=false``,
-  ``benchmark.removed=true``. :data:`CURRENT_RUNS_FILTER` selects exactly one run per submission.
+  ``benchmark.superseded=true`` and ``benchmark.superseded_by=<new run id>`` and renamed
+  ``<name> (superseded)``; the current run of a submission whose results folder is gone (or, given
+  ``submissions_root``, whose submission folder is gone) is tagged ``benchmark.current=false``,
+  ``benchmark.removed=true`` and renamed ``<name> (removed)``. :data:`CURRENT_RUNS_FILTER` selects exactly
+  one run per submission (in the UI's search box: :data:`UI_FILTER`);
+* what derives from all results together is logged on the current runs and kept up to date: the overall
+  rank and its 95% interval (as on the page) and the randomisation check's verdict (tags
+  ``benchmark.overall_rank``, ``benchmark.overall_rank_ci``, ``benchmark.sanity``; metrics ``overall_rank``,
+  ``overall_rank.ci_low``/``ci_high``, ``sanity.spearman``); the mean deletion and insertion curves are
+  metric histories (``curve.deletion``, ``curve.insertion``, step = percent of voxels removed or restored),
+  which MLflow's charts plot;
+* the experiment is tagged ``mlflow.experimentKind = custom_model_development``, so the UI opens on its runs
+  table (not on the GenAI overview), and ``benchmark.view_key``: a hash of the digests, sanity records and
+  groups, which lets a sync with nothing to do return without importing MLflow.
 
 Crash safety: a run is created, filled (params, metrics, tags, artifacts), and only then tagged
 with its digest and ``benchmark.current=true`` and set ``FINISHED``. A sync trusts only runs that
@@ -23,6 +34,8 @@ deleted by the next sync, so a crash never leaves a duplicate. Runs without the
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import tempfile
 import time
@@ -31,18 +44,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmark.results import read_result, results_digest
+from benchmark.results import PLOTS_DIR, ResultsError, read_result, results_digest
 from benchmark.tracking.run_mapping import RunPayload, mlflow_key, run_payload
-from benchmark.tracking.store_query import absolute_uri, read_runs, sqlite_path
+from benchmark.tracking.store_query import absolute_uri, read_experiment_tags, read_runs, sqlite_path
 from benchmark.tracking.sync_plan import FINISHED, RunState, SyncPlan, plan_sync
 from benchmark.tracking.tags import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    RUN_NAME_SUFFIX,
     TAG_CURRENT,
     TAG_DIGEST,
+    TAG_OVERALL_RANK,
+    TAG_RANK_CI,
     TAG_REMOVED,
+    TAG_SANITY,
     TAG_SUBMISSION,
     TAG_SUPERSEDED,
     TAG_SUPERSEDED_BY,
     TAG_VERSION,
+    TAG_VIEW_KEY,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +70,26 @@ if TYPE_CHECKING:
 
 CURRENT_RUNS_FILTER = f"attributes.status = '{FINISHED}' and tags.`{TAG_CURRENT}` = 'true'"
 """``search_runs`` filter for the current run of every submission (exactly one each after a sync)."""
+UI_FILTER = f"tags.`{TAG_CURRENT}` = 'true'"
+"""What to type in the MLflow UI's search box to hide superseded and removed runs."""
+SAVED_VIEW_ID = "benchmark-leaderboard"
+"""The saved view of the runs table this sync keeps on the experiment (MLflow 3.17 keeps saved views as
+experiment tags ``mlflow.sharedViewState.<id>``; the UI lists them under *Views* and opens one from the URL
+parameter ``viewStateShareKey``)."""
+SAVED_VIEW_TAG = f"mlflow.sharedViewState.{SAVED_VIEW_ID}"
+VIEW_COLUMNS: tuple[str, ...] = (
+    "metrics.`overall_rank`",
+    f"tags.`{TAG_RANK_CI}`",
+    f"tags.`{TAG_SANITY}`",
+    *(f"metrics.`{m}`" for m in ("clip_iou", "clip_f1", "clip_auc", "frame_iou", "frame_f1", "frame_auc",
+                                  "deletion", "insertion", "mauc", "stdauc", "cv")),
+    "metrics.`cost.runtime_median_s`",
+    "tags.`benchmark.status`",
+)
+"""The saved view's columns: the rank, its interval and the sanity verdict, then the scores and the runtime."""
+VIEW_KEY_VERSION = "2"
+"""Bumped when what :func:`run_extras` derives changes, so that every store refreshes once."""
+CURVE_KINDS = ("deletion", "insertion")
 
 _BATCH_PARAMS_TAGS = 100  # MLflow's per-call limits for log_batch
 _BATCH_METRICS = 1000
@@ -85,8 +125,14 @@ class SyncReport:
     superseded: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
+    refreshed: tuple[str, ...] = ()
     fast_path: bool = False
     seconds: float = 0.0
+
+    @property
+    def ui_path(self) -> str:
+        """The leaderboard view in the UI (:func:`ui_path`), to append to the server's address."""
+        return ui_path(self.experiment_id)
 
     def summary(self) -> str:
         """One line for the console."""
@@ -94,6 +140,7 @@ class SyncReport:
             f"MLflow experiment '{self.experiment_name}' (id {self.experiment_id}): "
             f"{len(self.created)} new run(s), {len(self.unchanged)} unchanged, "
             f"{len(self.superseded)} superseded, {len(self.removed)} removed, "
+            f"{len(self.refreshed)} rank/verdict updated, "
             f"{len(self.deleted)} incomplete deleted in {self.seconds:.2f} s"
             + (" (no change; store read directly)" if self.fast_path else "")
         )
@@ -131,9 +178,134 @@ def _check_args(results_root: Path, tracking_uri: str, experiment: str, benchmar
         )
 
 
-def _result_folders(results_root: Path) -> dict[str, Path]:
-    """Every complete result folder, as :func:`benchmark.results.load_results` sees them."""
-    return {p.name: p for p in sorted(results_root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+def _result_folders(results_root: Path, submissions_root: Path | None = None) -> dict[str, Path]:
+    """Every complete result folder, as :func:`benchmark.results.load_results` sees them; given
+    ``submissions_root`` (and it exists), only those whose submission folder still exists."""
+    folders = {p.name: p for p in sorted(results_root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    if submissions_root is not None and Path(submissions_root).is_dir():
+        folders = {n: f for n, f in folders.items() if (Path(submissions_root) / n / "submission.yaml").is_file()}
+    return folders
+
+
+def saved_view() -> str:
+    """The saved view's tag value: MLflow 3.17's envelope ``{name, createdAt, updatedAt, state}`` around the
+    runs table's state (the current runs only, sorted by overall rank, the scores as columns)."""
+    state = {
+        "searchFilter": UI_FILTER,
+        "orderByKey": "metrics.`overall_rank`",
+        "orderByAsc": True,
+        "lifecycleFilter": "Active",
+        "selectedColumns": list(VIEW_COLUMNS),
+    }
+    stamp = 1_735_689_600_000  # fixed, so that the tag only changes when the view does
+    return json.dumps({"name": "Leaderboard (current runs, by overall rank)", "createdAt": stamp,
+                       "updatedAt": stamp, "state": json.dumps(state)})
+
+
+def ui_path(experiment_id: str) -> str:
+    """Where the UI shows the leaderboard view: append it to the server's address.
+
+    MLflow 3.17's UI follows a global GenAI / Model-training switch (``workflowType``, default GenAI) ahead of
+    the experiment's kind tag, so the path sets it explicitly, and opens the saved view.
+    """
+    return f"/#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={SAVED_VIEW_ID}"
+
+
+def view_key(digests: Mapping[str, str], sanity_root: Path | None, submissions_root: Path | None) -> str:
+    """A hash of everything :func:`run_extras` reads: the results' digests, the sanity records and the
+    submissions' yaml (their group), and of the saved view, so that an unchanged key means nothing to refresh."""
+    h = hashlib.sha256(f"v{VIEW_KEY_VERSION}\0{saved_view()}\0".encode())
+    h.update(json.dumps(sorted(digests.items())).encode())
+    for root, pattern in ((sanity_root, "*/sanity.json"), (submissions_root, "*/submission.yaml")):
+        if root is not None and Path(root).is_dir():
+            for f in sorted(Path(root).glob(pattern)):
+                if f.parent.name in digests:
+                    h.update(f"{f.parent.name}/{f.name}\0".encode() + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def run_extras(
+    folders: Mapping[str, Path], sanity_root: Path | None, submissions_root: Path | None
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, float]]]:
+    """What each run carries that derives from all results together: ``({sub: tags}, {sub: metrics})``.
+
+    The overall rank and its interval are computed as the leaderboard computes them
+    (:func:`benchmark.leaderboard.ranking.compute_standings`, controls unranked); the sanity verdict comes
+    from ``sanity/<name>/sanity.json``. Unreadable results get no rank (their sync reports the error).
+    """
+    from benchmark.leaderboard.ranking import compute_standings
+    from benchmark.leaderboard.render import default_metrics, submission_groups
+    from benchmark.results.sanity import load_sanity
+
+    results = []
+    for folder in folders.values():
+        try:
+            results.append(read_result(folder))
+        except (ResultsError, ValueError, OSError):
+            continue
+    groups = submission_groups(results, submissions_root)
+    ok = [r for r in results if r.ok]
+    standings = None
+    if ok:
+        standings = compute_standings(
+            ok, default_metrics(), lambda a, b: False, controls=[n for n, g in groups.items() if g == "control"]
+        )
+    try:
+        records = load_sanity(Path(sanity_root), names=list(folders)) if sanity_root is not None else {}
+    except ValueError:
+        records = {}
+    tags: dict[str, dict[str, str]] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for name in folders:
+        rank = standings.overall_rank.get(name) if standings else None
+        interval = standings.rank_interval.get(name) if standings else None
+        record = records.get(name)
+        if record is None:
+            verdict = "not run"
+        elif record.get("status") != "ok":
+            verdict = "failed"
+        else:
+            verdict = str(record.get("verdict"))
+        tags[name] = {
+            TAG_OVERALL_RANK: str(rank) if rank is not None else ("control" if groups.get(name) == "control" else ""),
+            TAG_RANK_CI: f"{interval[0]}-{interval[1]}" if interval else "",
+            TAG_SANITY: verdict,
+        }
+        m: dict[str, float] = {}
+        if rank is not None:
+            m["overall_rank"] = float(rank)
+        if interval:
+            m["overall_rank.ci_low"], m["overall_rank.ci_high"] = float(interval[0]), float(interval[1])
+        try:
+            m["sanity.spearman"] = float(record["full"]["spearman"]["mean"]) if verdict in ("pass", "fail",
+                                                                                            "inconclusive") else None
+        except (KeyError, TypeError, ValueError):
+            pass
+        metrics[name] = {k: v for k, v in m.items() if v is not None}
+    return tags, metrics
+
+
+def curve_histories(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """``{curve.<kind>: [(percent of voxels, p), ...]}`` from ``plots/<kind>.csv`` (empty when absent)."""
+    import csv
+
+    out: dict[str, list[tuple[int, float]]] = {}
+    for kind in CURVE_KINDS:
+        path = folder / PLOTS_DIR / f"{kind}.csv"
+        if not path.is_file():
+            continue
+        points = []
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                try:
+                    x, y = float(row["fraction"]), float(row["p_anomalous"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if x == x and y == y and abs(y) != float("inf"):
+                    points.append((int(round(100 * x)), y))
+        if points:
+            out[f"curve.{kind}"] = points
+    return out
 
 
 def sync_results(
@@ -143,6 +315,8 @@ def sync_results(
     artifact_root: Path = Path("mlartifacts"),
     experiment: str = "video-xai-benchmark",
     benchmark_version: str,
+    sanity_root: Path | None = None,
+    submissions_root: Path | None = None,
 ) -> SyncReport:
     """Make the MLflow store show exactly the results under ``results_root``, idempotently.
 
@@ -154,6 +328,10 @@ def sync_results(
             against the current folder).
         experiment: base experiment name; the version is appended.
         benchmark_version: the benchmark's version, e.g. ``benchmark.__version__``.
+        sanity_root: the ``sanity/`` folder (the verdicts logged on the runs); ``None``: "not run".
+        submissions_root: the ``submissions/`` folder: results whose submission folder is gone are
+            retired as removed, and results written before ``metrics.json: group`` existed take their
+            group (a control is not ranked) from the submission's yaml.
 
     Returns:
         A :class:`SyncReport`.
@@ -168,14 +346,16 @@ def sync_results(
     _check_args(results_root, tracking_uri, experiment, benchmark_version)
     tracking_uri = absolute_uri(tracking_uri)
     name = experiment_name(experiment, str(benchmark_version))
-    folders = _result_folders(results_root)
+    folders = _result_folders(results_root, submissions_root)
     digests = {sub: results_digest(folder) for sub, folder in folders.items()}
+    key = view_key(digests, sanity_root, submissions_root)
 
     seen = read_runs(tracking_uri, name)
     if seen is not None:
         exp_id, runs = seen
         plan = plan_sync(digests, runs)
-        if plan.is_noop:
+        exp_tags = read_experiment_tags(tracking_uri, name) or {}
+        if plan.is_noop and exp_tags.get(TAG_VIEW_KEY) == key and exp_tags.get(EXPERIMENT_KIND_TAG) == EXPERIMENT_KIND:
             return SyncReport(
                 name,
                 exp_id,
@@ -185,14 +365,18 @@ def sync_results(
                 seconds=time.perf_counter() - start,
             )
 
+    extra_tags, extra_metrics = run_extras(folders, sanity_root, submissions_root)
     client, exp_id = _open_store(tracking_uri, name, artifact_root, str(benchmark_version))
     try:
         runs = _active_runs(client, exp_id)
     except Exception as exc:
         raise SyncError(f"MLflow store {tracking_uri}: could not list the runs of '{name}' ({exc}).") from exc
-    plan = plan_sync(digests, runs)
+    plan = plan_sync(digests, runs, extra_tags)
     try:
-        created, errors = _apply(client, exp_id, plan, folders, digests, str(benchmark_version))
+        created, errors = _apply(client, exp_id, plan, folders, digests, str(benchmark_version), extra_tags,
+                                 extra_metrics)
+        if not errors:
+            client.set_experiment_tag(exp_id, TAG_VIEW_KEY, key)
         current = _current_ids(_active_runs(client, exp_id))
     except Exception as exc:
         raise SyncError(
@@ -208,6 +392,7 @@ def sync_results(
         superseded=tuple(r for r, sub in plan.supersede.items() if sub not in errors),
         removed=tuple(plan.remove),
         deleted=tuple(plan.delete),
+        refreshed=tuple(sorted(plan.refresh.values())),
         seconds=time.perf_counter() - start,
     )
     if errors:
@@ -266,7 +451,9 @@ def _open_store(tracking_uri: str, name: str, artifact_root: Path, version: str)
         if exp is None:
             location = artifact_root.resolve() / mlflow_key(name.replace("/", "_"))
             exp_id = client.create_experiment(
-                name, artifact_location=location.as_uri(), tags={TAG_VERSION: version}
+                name,
+                artifact_location=location.as_uri(),
+                tags={TAG_VERSION: version, EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, SAVED_VIEW_TAG: saved_view()},
             )
             return client, str(exp_id)
     except Exception as exc:
@@ -281,6 +468,10 @@ def _open_store(tracking_uri: str, name: str, artifact_root: Path, version: str)
             f"{exp.experiment_id}`) or purge it (`mlflow gc --backend-store-uri {tracking_uri}`), "
             "then re-run."
         )
+    if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:  # made before the tag existed, or inferred by the UI
+        client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    if exp.tags.get(SAVED_VIEW_TAG) != saved_view():
+        client.set_experiment_tag(exp.experiment_id, SAVED_VIEW_TAG, saved_view())
     return client, str(exp.experiment_id)
 
 
@@ -309,35 +500,67 @@ def _apply(
     folders: Mapping[str, Path],
     digests: Mapping[str, str],
     version: str,
+    extra_tags: Mapping[str, Mapping[str, str]] | None = None,
+    extra_metrics: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Carry out ``plan``; returns ``({submission: new run id}, {submission: error message})``."""
+    extra_tags, extra_metrics = extra_tags or {}, extra_metrics or {}
     for run_id in plan.delete:
         client.delete_run(run_id)
     created: dict[str, str] = {}
     errors: dict[str, str] = {}
     for sub in plan.create:
         try:
-            created[sub] = _log_submission(client, exp_id, sub, folders[sub], digests[sub], version)
+            created[sub] = _log_submission(client, exp_id, sub, folders[sub], digests[sub], version,
+                                           extra_tags.get(sub, {}), extra_metrics.get(sub, {}))
         except Exception as exc:  # one bad submission must not block the others
             errors[sub] = f"{type(exc).__name__}: {exc}"
     keep = {**plan.keep, **created}
+    for run_id, sub in plan.refresh.items():
+        _log_extras(client, run_id, extra_tags.get(sub, {}), extra_metrics.get(sub, {}))
     for run_id, sub in plan.supersede.items():
         if sub in errors:
             continue  # its old run stays current until the new one can be made
-        _retire(client, run_id, {TAG_SUPERSEDED: "true", TAG_SUPERSEDED_BY: keep.get(sub, "a newer run")})
-    for run_id in plan.remove:
-        _retire(client, run_id, {TAG_REMOVED: "true"})
+        new = keep.get(sub, "a newer run")
+        _retire(client, run_id, sub, "superseded", {TAG_SUPERSEDED: "true", TAG_SUPERSEDED_BY: new},
+                f"Superseded by run {new}: its results changed. Hidden by the search {UI_FILTER}.")
+    for run_id, sub in plan.remove.items():
+        _retire(client, run_id, sub, "removed", {TAG_REMOVED: "true"},
+                f"Removed: results/{sub} or submissions/{sub} no longer exists. Hidden by the search {UI_FILTER}.")
     return created, errors
 
 
-def _retire(client: MlflowClient, run_id: str, tags: Mapping[str, str]) -> None:
+def _retire(client: MlflowClient, run_id: str, sub: str, why: str, tags: Mapping[str, str], note: str) -> None:
+    """Mark a run retired: ``benchmark.current=false``, ``tags``, a note, and its name suffixed (visible in the
+    runs table)."""
     from mlflow.entities import RunTag  # noqa: PLC0415
 
-    client.log_batch(run_id, tags=[RunTag(TAG_CURRENT, "false"), *(RunTag(k, v) for k, v in tags.items())])
+    client.log_batch(run_id, tags=[RunTag(TAG_CURRENT, "false"), RunTag("mlflow.note.content", note),
+                                   *(RunTag(k, v) for k, v in tags.items())])
+    client.update_run(run_id, name=f"{sub}{RUN_NAME_SUFFIX[why]}")
+
+
+def _log_extras(client: MlflowClient, run_id: str, tags: Mapping[str, str], metrics: Mapping[str, float]) -> None:
+    """Update a run's derived tags and metrics (a metric is logged again, at a later time, at step 0)."""
+    from mlflow.entities import Metric, RunTag  # noqa: PLC0415
+
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())],
+        tags=[RunTag(k, v) for k, v in sorted(tags.items())],
+    )
 
 
 def _log_submission(
-    client: MlflowClient, exp_id: str, sub: str, folder: Path, digest: str, version: str
+    client: MlflowClient,
+    exp_id: str,
+    sub: str,
+    folder: Path,
+    digest: str,
+    version: str,
+    extra_tags: Mapping[str, str] | None = None,
+    extra_metrics: Mapping[str, float] | None = None,
 ) -> str:
     """Create, fill and only then finish one submission's run; returns its id.
 
@@ -353,6 +576,9 @@ def _log_submission(
 
     try:
         _log_payload(client, run_id, payload)
+        _log_curves(client, run_id, curve_histories(folder))
+        if extra_tags or extra_metrics:
+            _log_extras(client, run_id, extra_tags or {}, extra_metrics or {})
         client.log_artifacts(run_id, str(folder))
         if results_digest(folder) != digest:
             raise SyncError(f"{folder} changed while it was being synced; re-run `benchmark track`.")
@@ -378,6 +604,16 @@ def _log_payload(client: MlflowClient, run_id: str, payload: RunPayload) -> None
         client.log_batch(run_id, params=params[i : i + _BATCH_PARAMS_TAGS])
     for i in range(0, len(tags), _BATCH_PARAMS_TAGS):
         client.log_batch(run_id, tags=tags[i : i + _BATCH_PARAMS_TAGS])
+    for i in range(0, len(metrics), _BATCH_METRICS):
+        client.log_batch(run_id, metrics=metrics[i : i + _BATCH_METRICS])
+
+
+def _log_curves(client: MlflowClient, run_id: str, histories: Mapping[str, list[tuple[int, float]]]) -> None:
+    """Each curve as a metric history, step = percent of voxels (MLflow's charts plot it against the step)."""
+    from mlflow.entities import Metric  # noqa: PLC0415
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(key, y, now, step) for key, points in sorted(histories.items()) for step, y in points]
     for i in range(0, len(metrics), _BATCH_METRICS):
         client.log_batch(run_id, metrics=metrics[i : i + _BATCH_METRICS])
 

@@ -59,6 +59,8 @@ class SyncPlan:
         supersede: ``{run_id: submission}`` of current runs replaced by newer results (or by a
             newer duplicate), retired once the new run is finished.
         remove: ``{run_id: submission}`` of current runs of submissions no longer in the results.
+        refresh: ``{run_id: submission}`` of unchanged current runs whose derived tags (overall rank, sanity
+            verdict: :func:`plan_sync`'s ``extras``) changed, to be updated in place.
     """
 
     delete: list[str] = field(default_factory=list)
@@ -67,20 +69,27 @@ class SyncPlan:
     keep: dict[str, str] = field(default_factory=dict)
     supersede: dict[str, str] = field(default_factory=dict)
     remove: dict[str, str] = field(default_factory=dict)
+    refresh: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_noop(self) -> bool:
         """Whether the plan writes nothing (the results and the store already agree)."""
-        return not (self.delete or self.create or self.supersede or self.remove)
+        return not (self.delete or self.create or self.supersede or self.remove or self.refresh)
 
 
-def plan_sync(digests: Mapping[str, str], runs: Iterable[RunState]) -> SyncPlan:
+def plan_sync(
+    digests: Mapping[str, str],
+    runs: Iterable[RunState],
+    extras: Mapping[str, Mapping[str, str]] | None = None,
+) -> SyncPlan:
     """Compare ``{submission: results digest}`` with the experiment's active runs.
 
     A submission is unchanged when one of its current runs carries its digest; the newest such
     run stays current and any other current run of it is superseded. Otherwise a new run is
     created, and every current run of it is superseded once the new run is finished.
     Runs without the ``benchmark.submission`` tag (made by hand) are left alone.
+    ``extras``: ``{submission: {tag: value}}`` that each current run must carry (what derives from all the
+    results together, such as the overall rank); an unchanged run that differs is refreshed.
     """
     plan = SyncPlan()
     by_submission: dict[str, list[RunState]] = {}
@@ -103,6 +112,9 @@ def plan_sync(digests: Mapping[str, str], runs: Iterable[RunState]) -> SyncPlan:
         else:
             plan.unchanged.append(name)
             plan.keep[name] = keep.run_id
+            wanted = (extras or {}).get(name) or {}
+            if any(keep.tags.get(k) != v for k, v in wanted.items()):
+                plan.refresh[keep.run_id] = name
         plan.supersede.update({r.run_id: name for r in current if r is not keep})
     plan.delete.sort()
     return plan

@@ -50,3 +50,20 @@ def test_finite_or_none_prints_like_the_raw_value(value):
     kept = finite_or_none(value)
     assert kept is None or math.isfinite(kept)
     assert fmt(kept, 3) == fmt(value, 3)
+
+
+def test_a_column_prints_every_figure_with_the_same_decimals():
+    from benchmark.leaderboard.formatting import column_decimals, fmt_fixed
+
+    values = [0.00517, 0.0678, 0.309, None, float("nan")]
+    d = column_decimals(values)
+    assert d == 4 and [fmt_fixed(v, d) for v in values[:3]] == ["0.0052", "0.0678", "0.3090"]
+    assert column_decimals([0.5, 0.7]) == 3 and column_decimals([]) == 3 and column_decimals([1e-9]) == 6
+    assert fmt_fixed(-0.0105, 3) == "\u22120.011" and fmt_fixed(-1e-9, 3) == "0.000" and fmt_fixed(None, 3) == "\u2014"
+
+
+def test_durations_print_with_a_unit():
+    from benchmark.leaderboard.formatting import fmt_seconds
+
+    assert [fmt_seconds(v) for v in (0.000552, 0.0721, 4.523, 1234.0, 0, None)] == [
+        "0.552 ms", "72.1 ms", "4.52 s", "1,234 s", "0 s", "\u2014"]

@@ -71,9 +71,9 @@ def test_scatter_chart_uses_a_log_axis_and_drops_non_positive_x():
         y_label="deletion",
     )
     root = ET.fromstring(str(svg))
-    circles = [c for c in root.iter(f"{SVG}circle") if c.get("class") == "point"]
-    assert len(circles) == 2
-    xs = sorted(float(c.get("cx")) for c in circles)
+    points = [g for g in root.iter(f"{SVG}g") if g.get("class") == "point"]
+    assert len(points) == 2 and all(len(list(g)) == 2 for g in points)  # a title and a marker each
+    xs = sorted(float(g.get("data-cx")) for g in points)
     ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "tick"]
     assert "0.1" in ticks and "1000" in ticks
     assert xs[0] < xs[1]

@@ -119,3 +119,70 @@ def test_default_metrics_are_grouped_by_family_and_the_tie_test_is_named():
     test, statement = default_tie_test(0.05)
     assert "0.05" in statement and "Wilcoxon" in statement
     assert test(np.arange(10.0), np.arange(10.0)) is True
+
+
+def test_controls_get_figures_but_no_rank_and_flag_what_they_match(tmp_path, make_result):
+    make_result(tmp_path, "good", level=0.3, seed=1, n_clips=N)
+    make_result(tmp_path, "noise_like", level=0.0, seed=2, n_clips=N)
+    make_result(tmp_path, "random", level=0.0, seed=3, n_clips=N, meta={"group": "control"})
+    st = compute_standings(load_results(tmp_path), default_metrics(), tied)
+    assert st.controls == ("random",) and st.order[-1] == "random" and "random" not in st.overall_rank
+    col = st.columns["clip_iou"]
+    assert "random" not in col.ranks and "random" in col.values and "random" not in col.best
+    assert col.no_better == {"noise_like"}
+    assert st.columns["runtime_s"].no_better == frozenset()  # cost is never compared with a control
+
+
+def test_overall_rank_leaves_out_cv_by_default_and_says_why(tmp_path, make_result):
+    make_result(tmp_path, "a", level=0.1, seed=1)
+    make_result(tmp_path, "b", level=0.0, seed=2)
+    st = compute_standings(load_results(tmp_path), default_metrics(), tied)
+    assert "cv" not in st.primary and "clip_iou" in st.primary and "cv" in st.left_out
+    everything = compute_standings(load_results(tmp_path), default_metrics(), tied, left_out={})
+    assert "cv" in everything.primary
+
+
+def test_rank_intervals_resample_the_shared_clips(tmp_path, make_result):
+    rng = np.random.default_rng(0)
+    base = 0.5 + 0.05 * rng.standard_normal(N)
+    clear = {m: base + (0.5 if get_metric(m).direction == "higher" else -0.5) for m in ("clip_iou",)}
+    make_result(tmp_path, "clear_winner", scores=clear, seed=1, n_clips=N)
+    make_result(tmp_path, "twin_a", scores={"clip_iou": base + 0.001 * rng.standard_normal(N)}, seed=2, n_clips=N)
+    make_result(tmp_path, "twin_b", scores={"clip_iou": base + 0.001 * rng.standard_normal(N)}, seed=3, n_clips=N)
+    specs = [get_metric("clip_iou")]
+    st = compute_standings(load_results(tmp_path), specs, tied, n_resamples=500)
+    assert st.rank_interval["clear_winner"] == (1, 1)
+    assert st.rank_interval["twin_a"] == (2, 3) and st.rank_interval["twin_b"] == (2, 3)
+    assert st.interval_clips == N
+    for name, (lo, hi) in st.rank_interval.items():
+        assert lo <= st.overall_rank[name] <= hi
+
+
+def test_rank_intervals_are_reproducible_and_none_without_shared_clips(tmp_path, make_result):
+    from benchmark.leaderboard.ranking import clip_table, rank_intervals
+
+    make_result(tmp_path, "a", level=0.1, seed=1)
+    make_result(tmp_path, "b", level=0.0, seed=2)
+    results = load_results(tmp_path)
+    specs = [m for m in default_metrics() if m.primary]
+    tables = {r.name: clip_table(r, [s.name for s in specs]) for r in results}
+    assert rank_intervals(tables, specs, n_resamples=200) == rank_intervals(tables, specs, n_resamples=200)
+    tables["b"] = tables["b"].iloc[:0]
+    intervals, shared = rank_intervals(tables, specs, n_resamples=200)
+    assert shared == 0 and intervals == {"a": None, "b": None}
+
+
+def test_seed_mean_is_the_figure_and_the_clip_table_is_centred_on_it(tmp_path, make_result):
+    from benchmark.leaderboard.ranking import clip_table, column_interval
+
+    make_result(tmp_path, "stoch", seeds=3, seed=1)
+    make_result(tmp_path, "stoch_new", seeds=2, seed=2, seed_mean_file=True)
+    by = {r.name: r for r in load_results(tmp_path)}
+    r = by["stoch"]
+    figure = column_value(r, "clip_iou")
+    assert figure == pytest.approx(np.mean(r.summary["seeds"]["means"]["clip_iou"]))
+    assert clip_table(r, ["clip_iou"])["clip_iou"].mean() == pytest.approx(figure)
+    assert column_interval(r, "clip_iou")[2] == "seed 0" and column_interval(r, "runtime_s") is None
+    new = by["stoch_new"]
+    assert column_value(new, "clip_iou") == pytest.approx(new.summary["seeds"]["mean"]["clip_iou"]["mean"])
+    assert column_interval(new, "clip_iou")[2] == ""

@@ -58,7 +58,10 @@ def test_site_has_index_and_one_page_per_submission(site: Path):
     for name in ("integrated_gradients", "lime", "hostile", "broken"):
         assert (site / "submissions" / f"{name}.html").is_file()
     assert (site / "static" / "style.css").is_file() and (site / "static" / "sort.js").is_file()
-    assert len(list((site / "assets" / "gallery").rglob("*.png"))) == 3 * 2 * 2
+    # Each gallery clip's input frame once, and every submission's overlay of it.
+    assert len(list((site / "assets" / "gallery").rglob("*.png"))) == 2 + 3 * 2
+    assert (site / "submit.html").is_file()
+    assert (site / "data" / "leaderboard.csv").is_file() and (site / "data" / "leaderboard.json").is_file()
 
 
 def test_links_are_relative_and_resolve_and_no_asset_is_external(site: Path):

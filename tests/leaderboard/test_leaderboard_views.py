@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.leaderboard.columns import column_groups, columns_from_spec
-from benchmark.leaderboard.formatting import fmt
+from benchmark.leaderboard.formatting import column_decimals, fmt_fixed, fmt_seconds
 from benchmark.leaderboard.ranking import column_value, compute_standings
 from benchmark.leaderboard.render import default_metrics, default_tie_test
 from benchmark.leaderboard.views import Cell, build_views
@@ -29,12 +29,17 @@ def test_cells_hold_the_column_figure_as_a_number(fake_results: Path):
     by_name = {r.name: r for r in results}
     ranked = [v for v in views if v.status == "ok"]
     assert [v.name for v in views][-1] == "broken" and views[-1].cells == {}
-    for v in ranked:
-        for c in columns:
+    for c in columns:
+        decimals = column_decimals([column_value(by_name[v.name], c.name) for v in ranked])
+        for v in ranked:
             cell = v.cells[c.name]
             expected = column_value(by_name[v.name], c.name)
-            assert isinstance(cell.value, float) and cell.value == expected
-            assert cell.text == fmt(expected) and cell.sort == repr(expected)
+            assert isinstance(cell.value, float) and cell.value == expected and cell.sort == repr(expected)
+            if c.is_median:
+                assert cell.text == fmt_seconds(expected)
+            elif not c.is_cost:
+                assert cell.decimals == decimals and cell.text == fmt_fixed(expected, decimals)
+                assert "e-" not in cell.text and "e+" not in cell.text
 
 
 def test_a_missing_figure_has_no_value_no_rank_and_sorts_last(tmp_path: Path, make_result):
@@ -50,9 +55,14 @@ def test_a_missing_figure_has_no_value_no_rank_and_sorts_last(tmp_path: Path, ma
 
 
 def test_a_cell_prints_from_its_value():
-    cell = Cell(value=0.123456, ci="", rank=1, best=True, tied=False)
-    assert (cell.text, cell.sort) == ("0.1235", "0.123456")
+    cell = Cell(value=0.123456, rank=1, best=True, tied=False, decimals=4, low=0.1, high=0.15)
+    assert (cell.text, cell.sort, cell.ci) == ("0.1235", "0.123456", "[0.1000, 0.1500]")
     assert math.isclose(float(cell.sort), cell.value)
+    seconds = Cell(value=0.00055, rank=None, best=False, tied=False, kind="seconds", total=0.022)
+    assert (seconds.text, seconds.ci) == ("0.55 ms", "total 22 ms")
+    seeded = Cell(value=-0.0105, rank=2, best=False, tied=False, decimals=3, low=-0.1, high=0.1, basis="seed 0",
+                  seeds=2, seed_std=4e-6)
+    assert seeded.text == "\u22120.011" and seeded.ci.endswith("*") and seeded.spread == "2 seeds, sd < 0.0001"
 
 
 def test_gallery_names_outside_the_gallery_folder_are_rejected(tmp_path: Path, make_result):
