@@ -117,7 +117,7 @@ def _evaluate(name: str, settings: Settings, layout: RepoLayout, run: RunInputs,
     ]
     spread = seed_spread(seeds, [s.rows for s in scored])
     return _write_ok(layout, name, submission, merged, context, es, outcomes[0], scored[0],
-                     time.perf_counter() - started, settings, spread)
+                     time.perf_counter() - started, settings, spread, all_scores=scored)
 
 
 def _explain(name: str, run: RunInputs, merged: Mapping[str, Any], seeds: list[int], settings: Settings,
