@@ -30,8 +30,9 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # DVC stages call `benchmark ...`: put the environment's bin/ first on PATH, as `activate` would.
+# `benchmark repro` checks every submission's stage file first, then runs `dvc repro`.
 repro: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/benchmark repro
 
 # The Ray backend is an optional extra for users (`pip install .[ray]`); the tests always cover it.
 $(RAY_STAMP): $(STAMP) requirements-ray.txt

@@ -23,7 +23,7 @@ import pandas as pd
 from benchmark.atomic import atomic_dir, atomic_write_json
 from benchmark.explain.contract import SubmissionError, SubmissionInfo, read_submission
 from benchmark.harness.backends import Backend, select_backend
-from benchmark.harness.gallery import write_gallery
+from benchmark.harness.gallery import gallery_clips, write_gallery
 from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
 from benchmark.harness.outcomes import Failure, RunOutcome
 from benchmark.harness.provenance import run_context, sandbox_provenance
@@ -231,8 +231,10 @@ def _write_ok(layout: RepoLayout, name: str, submission: SubmissionInfo, merged:
         })
         write_plot_files(tmp, grid_means)
         atomic_write_json(tmp / SCORES_FILE, scores_record(figures))
+        chosen = gallery_clips([m["video"] for m in es.meta], es.masks, df["p_clip"].tolist(),
+                               settings.evaluate.gallery_clips)
         write_gallery(tmp / GALLERY_DIR, es.frames, es.masks, [r.clip_id for r in outcome.runs],
-                      [r.attribution for r in outcome.runs], settings.evaluate.gallery_clips)
+                      [r.attribution for r in outcome.runs], chosen)
         atomic_write_json(tmp / METRICS_FILE, {
             "schema": SCHEMA_VERSION, **_meta_dict(name, submission, merged), "status": "ok", "failure": None,
             "n_clips": len(df), "metrics": metrics, "cost": cost,

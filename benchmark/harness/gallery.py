@@ -63,19 +63,56 @@ def save_png(img: Image.Image, path: Path) -> None:
     img.save(path, format="PNG", optimize=True)
 
 
+def gallery_clips(videos: Sequence[str], masks: np.ndarray, p_clip: Sequence[float], k: int) -> list[int]:
+    """Which evaluation clips the gallery shows (the same for every submission): evidence from several videos.
+
+    For each video, the clip with the largest total mask area (earliest on ties); the ``k`` videos whose chosen
+    clip has the largest areas, in evaluation order. When the model detects every chosen clip
+    (``p(anomalous) >= 0.5``) but misses some evaluation clip, the last pick gives way to the missed clip with
+    the largest mask: the page then also shows what the explanations look like where the model is wrong.
+
+    Args:
+        videos: the video of each evaluation clip ``(N,)``.
+        masks: bool ``(N, T, H, W)``.
+        p_clip: the model's p(anomalous) of each clip ``(N,)``.
+        k: how many clips (``evaluate.gallery_clips``).
+    """
+    areas = masks.reshape(len(masks), -1).sum(1)
+    best: dict[str, int] = {}
+    for i, video in enumerate(videos):
+        if video not in best or areas[i] > areas[best[video]]:
+            best[video] = i
+    chosen = sorted(sorted(best.values(), key=lambda i: (-areas[i], i))[:k])
+    p = np.asarray(p_clip, dtype=float)
+    missed = [i for i in np.argsort(-areas, kind="stable") if p[i] < 0.5]
+    if chosen and missed and all(p[i] >= 0.5 for i in chosen):
+        chosen = sorted(chosen[:-1] + [int(missed[0])]) if int(missed[0]) not in chosen else chosen
+    return [int(i) for i in chosen]
+
+
 def write_gallery(folder: Path, frames: np.ndarray, masks: np.ndarray, clip_ids: Sequence[str],
-                  attributions: Sequence[np.ndarray], k: int) -> None:
-    """The first ``k`` clips' input and overlay PNGs and ``index.json`` into ``folder`` (created).
+                  attributions: Sequence[np.ndarray], chosen: Sequence[int]) -> None:
+    """The ``chosen`` clips' input and overlay PNGs, their raw arrays and ``index.json`` into ``folder`` (created).
 
     ``frames`` uint8 ``(N, T, H, W)``, ``masks`` bool ``(N, T, H, W)``, ``attributions`` ``(T, H, W)`` each;
-    each clip is shown at the frame with the largest mask (:func:`gallery_frame`).
+    each clip is shown at the frame with the largest mask (:func:`gallery_frame`). The ``.npz`` of an entry
+    (``raw``, :data:`benchmark.results.GALLERY_RAW_KEYS`) holds that frame, its mask and the scored map
+    ``E[t] / max(E)`` (``E = clip(A, 0)``, the maximum over the whole clip), so that the page can draw every
+    method of a clip on one colour scale.
     """
     folder.mkdir()
     index = []
-    for i, (clip_id, attribution) in enumerate(list(zip(clip_ids, attributions))[:k]):
+    for i in chosen:
+        clip_id, attribution = clip_ids[i], attributions[i]
         t = gallery_frame(masks[i])
         stem = clip_id.replace("/", "_")
         save_png(render_input(frames[i, t], masks[i, t]), folder / f"{stem}_input.png")
         save_png(render_overlay(frames[i, t], masks[i, t], attribution[t]), folder / f"{stem}.png")
-        index.append({"clip_id": clip_id, "frame": t, "input": f"{stem}_input.png", "overlay": f"{stem}.png"})
+        scored = np.maximum(attribution, 0.0)
+        top = float(scored.max())
+        np.savez_compressed(folder / f"{stem}.npz", frame=frames[i, t].astype(np.uint8),
+                            mask=masks[i, t].astype(bool),
+                            scored=(scored[t] / top if top > 0 else np.zeros_like(scored[t])).astype(np.float32))
+        index.append({"clip_id": clip_id, "frame": t, "input": f"{stem}_input.png", "overlay": f"{stem}.png",
+                      "raw": f"{stem}.npz"})
     atomic_write_json(folder / "index.json", index)

@@ -50,7 +50,8 @@ NOT_IN_OVERALL: Mapping[str, str] = {
     "cv": "a map that ignores the model (the random control) has the steadiest frame AUCs, so a low Cv "
     "does not mean a better explanation; Cv is shown, and compared with the control, but not ranked overall",
 }
-"""Primary metrics the overall rank leaves out, with the reason the page prints."""
+"""Why the page does not rank a shown metric overall (the metric's ``primary`` flag in
+:mod:`benchmark.metrics` decides; this is the sentence the page prints beside it)."""
 
 RANK_RESAMPLES = 1000
 """Bootstrap resamples of the clips for the interval of the overall rank."""
@@ -98,7 +99,7 @@ class Standings:
         controls: the control submissions (figures shown, never ranked).
         rank_interval: ranked submission name -> ``(low, high)``, the 95% bootstrap interval of its overall
             rank (``None`` when fewer than :data:`MIN_PAIRS` clips are shared).
-        left_out: primary metrics not in ``primary``, with the reason.
+        left_out: shown metrics not in ``primary``, with the reason the page prints.
         interval_clips: how many shared clips the rank intervals resample.
     """
 
@@ -388,8 +389,8 @@ def compute_standings(
         tie_test: the paired test, e.g. ``benchmark.metrics.statistics.tied``.
         controls: names of the control submissions (default: the results whose ``metrics.json`` says
             ``group: control``).
-        left_out: primary metrics to leave out of the overall rank, with the reason (default
-            :data:`NOT_IN_OVERALL`).
+        left_out: further metrics to leave out of the overall rank, with the reason (default: the
+            reasons of :data:`NOT_IN_OVERALL` for the metrics declared not primary).
         n_resamples: bootstrap resamples of the rank intervals (0: no intervals).
     """
     ok = [r for r in results if r.ok]
@@ -411,7 +412,10 @@ def compute_standings(
         spec.name: column_standing(ranked, spec, tie_test, controls=control_results, tables=tables)
         for spec in metrics
     }
-    left_out = dict(NOT_IN_OVERALL if left_out is None else left_out)
+    if left_out is None:  # the metrics declared not primary that the page explains
+        left_out = {spec.name: NOT_IN_OVERALL[spec.name] for spec in metrics
+                    if not getattr(spec, "primary", False) and spec.name in NOT_IN_OVERALL}
+    left_out = dict(left_out)
     declared = [spec for spec in metrics if getattr(spec, "primary", False)]
     overall_specs = [spec for spec in declared if spec.name not in left_out]
     if not overall_specs:
@@ -438,6 +442,6 @@ def compute_standings(
         order,
         controls=tuple(sorted(control_set & set(names))),
         rank_interval=intervals,
-        left_out={m: why for m, why in left_out.items() if any(s.name == m for s in declared)},
+        left_out={m: why for m, why in left_out.items() if any(s.name == m for s in metrics)},
         interval_clips=n_clips,
     )

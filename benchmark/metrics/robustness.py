@@ -23,7 +23,7 @@ ROBUSTNESS_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("stdauc", "robustness", "lower", "stdAUC",
                "Population standard deviation of the frame-level AUCs over the clip's anomalous frames.", False),
     MetricSpec("cv", "robustness", "lower", "Cv",
-               "Coefficient of variation stdAUC / mAUC of the frame-level AUCs.", True),
+               "Coefficient of variation stdAUC / mAUC of the frame-level AUCs.", False),  # see spec.py
 )
 """The robustness metrics (registered by :mod:`benchmark.metrics`)."""
 

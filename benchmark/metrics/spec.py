@@ -8,9 +8,10 @@ that the harness and the leaderboard read names, directions, labels and families
 hard-code them: :func:`score_names` and :func:`cost_names` are the per-clip columns.
 
 The overall rank averages the ranks of the *primary* metrics: ``clip_iou``, ``clip_f1``,
-``clip_auc``, ``frame_iou``, ``frame_f1``, ``frame_auc``, ``deletion``, ``insertion``, ``mauc``
-and ``cv``. ``stdauc`` is shown but not ranked (``cv`` already holds it, relative to ``mauc``),
-and the cost figures are shown beside the rank, never inside it.
+``clip_auc``, ``frame_iou``, ``frame_f1``, ``frame_auc``, ``deletion``, ``insertion`` and ``mauc``.
+``stdauc`` and ``cv`` are shown but not ranked: a map that ignores the model (the random control) has the
+steadiest frame AUCs, so low values do not mean a better explanation. The cost figures are shown beside the
+rank, never inside it.
 """
 
 from __future__ import annotations

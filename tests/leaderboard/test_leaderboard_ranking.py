@@ -138,8 +138,9 @@ def test_overall_rank_leaves_out_cv_by_default_and_says_why(tmp_path, make_resul
     make_result(tmp_path, "b", level=0.0, seed=2)
     st = compute_standings(load_results(tmp_path), default_metrics(), tied)
     assert "cv" not in st.primary and "clip_iou" in st.primary and "cv" in st.left_out
-    everything = compute_standings(load_results(tmp_path), default_metrics(), tied, left_out={})
-    assert "cv" in everything.primary
+    assert "random control" in st.left_out["cv"]
+    fewer = compute_standings(load_results(tmp_path), default_metrics(), tied, left_out={"mauc": "test"})
+    assert "mauc" not in fewer.primary and "cv" not in fewer.primary
 
 
 def test_rank_intervals_resample_the_shared_clips(tmp_path, make_result):
