@@ -53,7 +53,8 @@ def test_the_paper_profile_never_deviates_from_the_paper():
     t = p.train
     assert (t.epochs, t.batch_size, t.lr, t.weight_decay, t.lr_step, t.lr_gamma, t.augment) == (
         100, 5, 1e-3, 1e-4, 30, 0.1, True)
-    assert not any(p.submission_params.values()), "the paper profile runs every submission with its own (the paper's) settings"
+    assert not any(p.submission_params.values()), \
+        "the paper profile runs every submission with its own (the paper's) settings"
     assert settings.sanity.clips == PARAMS["split"]["eval_clips"] == 40
     assert settings.evaluate.seeds == PARAMS["evaluate"]["seeds"]  # no profile override
 
