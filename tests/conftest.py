@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,28 @@ from benchmark.model.i3d import I3D
 from benchmark.settings import Settings, load_params
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _environment_left_as_found():
+    """Every test leaves ``os.environ`` as it found it; a change is undone and reported as an error.
+
+    A leaked ``TMPDIR`` or ``HOME`` pointing into one test's temporary folder broke later tests that start
+    other programs (Chromium, DVC, Ray) on machines where those programs use them.
+    """
+    before = dict(os.environ)
+    yield
+    after = dict(os.environ)
+    changed = sorted(k for k in before.keys() | after.keys()
+                     if before.get(k) != after.get(k) and k != "PYTEST_CURRENT_TEST")
+    if changed:
+        for key in changed:
+            if key in before:
+                os.environ[key] = before[key]
+            else:
+                del os.environ[key]
+        pytest.fail(f"the test changed environment variables it did not restore: {', '.join(changed)} "
+                    "(use monkeypatch.setenv or a copy of the environment)")
 
 
 def tiny_params() -> dict:

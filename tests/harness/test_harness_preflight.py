@@ -29,6 +29,8 @@ def repo(tmp_path):
     (tmp_path / "submissions").mkdir()
     shutil.copytree(REPO / "submissions" / "input_x_gradient", tmp_path / "submissions" / "good",
                     ignore=shutil.ignore_patterns("dvc.lock", "dvc.yaml"))
+    # a submission added the documented way: its DVC stage and params.yaml entries written by the CLI
+    assert main(["--root", str(tmp_path), "--params", str(tmp_path / "params.yaml"), "check-stages", "--fix"]) == 0
     return tmp_path
 
 
@@ -59,3 +61,10 @@ def test_a_bad_signature_is_reported_from_the_source(repo, capsys):
     (repo / "submissions" / "good" / "explainer.py").write_text("def explain(model, clips, target):\n    pass\n")
     assert main(["--root", str(repo), "--params", str(repo / "params.yaml"), "validate", "good"]) == 1
     assert "wrong signature" in capsys.readouterr().out
+
+
+def test_validate_fails_a_submission_dvc_would_never_score(repo, capsys):
+    (repo / "submissions" / "good" / "dvc.yaml").unlink()
+    assert main(["--root", str(repo), "--params", str(repo / "params.yaml"), "validate", "good"]) == 1
+    out = capsys.readouterr().out
+    assert "submissions/good/dvc.yaml is missing" in out and "check-stages --fix" in out

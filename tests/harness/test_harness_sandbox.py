@@ -4,6 +4,7 @@ writes its scratch folder, but cannot open anything else (masks, labels, results
 from __future__ import annotations
 
 import json
+import os
 import multiprocessing as mp
 import sys
 from pathlib import Path
@@ -141,6 +142,7 @@ def test_required_mode_without_confinement_is_a_clear_worker_failure(env, tmp_pa
     root, ckpt, folder = env
     _no_landlock(monkeypatch)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # the worker points HOME and TMPDIR at its scratch
     receive, send = mp.Pipe(duplex=False)
     worker_main(send, _spec(root, ckpt, folder, tmp_path / "scratch", "required"))  # in-process: sees the patch
     answer = json.loads(receive.recv_bytes())

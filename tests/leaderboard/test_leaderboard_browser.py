@@ -44,6 +44,7 @@ FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # Docker's 64 MB /dev/shm is too small for a renderer; use the temp folder
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -125,13 +126,19 @@ def driver(browser_binaries, tmp_path: Path):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     from selenium.common.exceptions import SessionNotCreatedException
 
+    log = tmp_path / "chromedriver.log"
     for attempt in range(3):  # on a loaded 2-core machine Chromium sometimes exits while starting
+        service = webdriver.ChromeService(executable_path=chromedriver, service_args=["--verbose"],
+                                          log_output=str(log))
         try:
-            drv = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
+            drv = webdriver.Chrome(options=options, service=service)
             break
-        except SessionNotCreatedException:
+        except SessionNotCreatedException as exc:
             if attempt == 2:
-                raise
+                tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no chromedriver log)"
+                raise SessionNotCreatedException(
+                    f"{exc.msg}\nTMPDIR={os.environ.get('TMPDIR')!r} HOME={os.environ.get('HOME')!r}\n"
+                    f"chromedriver log (tail):\n{tail}") from exc
             time.sleep(2)
     drv.set_page_load_timeout(30)
     try:

@@ -1,8 +1,7 @@
 """The files a result folder holds for DVC and the page: scores.json, plots/, voxel fractions, seed means.
 
-Runs the real evaluation on the tiny workspace (tests/conftest.py). The seed-mean files need every seed's
-scores: ``_write_ok(..., all_scores=...)``; until the evaluation passes them, this test wires them the way
-``evaluate_submission`` is to (every seed's ``score_clips`` result, seed 0 first).
+Runs the real evaluation on the tiny workspace (tests/conftest.py), two seeds, so the seed-mean files are
+written from every seed's scores.
 """
 
 from __future__ import annotations
@@ -32,24 +31,11 @@ def test_selection_fractions_follow_the_thresholds():
     assert curve[5] == pytest.approx(0.7)  # equal fractions are one selection: the last value holds
 
 
-def test_results_hold_scores_plots_fractions_and_seed_means(workspace, monkeypatch):
+def test_results_hold_scores_plots_fractions_and_seed_means(workspace):
     base, settings = workspace
     layout = RepoLayout(base)
-    seen: list = []
-    real_score, real_write = evaluate_mod.score_clips, evaluate_mod._write_ok
-
-    def score(*args, **kwargs):
-        seen.append(real_score(*args, **kwargs))
-        return seen[-1]
-
-    def write(*args, **kwargs):
-        return real_write(*args, all_scores=list(seen), **kwargs)
-
-    monkeypatch.setattr(evaluate_mod, "score_clips", score)
-    monkeypatch.setattr(evaluate_mod, "_write_ok", write)
     es = load_eval_set(settings, layout)
     for name in ("random", "broken"):
-        seen.clear()
         evaluate_mod.evaluate_submission(name, settings, layout, eval_set=es, progress=False)
     results = {r.name: r for r in load_results(base / "results")}
     rnd = results["random"]
