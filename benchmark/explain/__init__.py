@@ -15,6 +15,10 @@ import ...``; ``submissions/README.md`` lists them):
   incremental on the I3D).
 * :mod:`~benchmark.explain.surrogates` -- :func:`surrogate_weights`: Captum's LIME / KernelSHAP estimators
   without the per-sample overhead (on the I3D without building the perturbed clips).
+* :mod:`~benchmark.explain.scores` -- :class:`LogOdds` / :func:`score_model`: the log-odds of ``p(target)`` from
+  the logits, for gradient methods that read one gradient (the same map, no float32 underflow near ``p = 1``).
+* :mod:`~benchmark.explain.layers` -- :func:`resolve_block`: the Inception block a layer-based method reads,
+  on full and truncated I3Ds.
 
 Not for submissions:
 
@@ -26,4 +30,4 @@ Not for submissions:
 Importing this package imports none of them; each module is imported when it is used.
 """
 
-__all__ = ["batching", "geometry", "occlusion", "seeding", "supervoxels", "surrogates"]
+__all__ = ["batching", "geometry", "layers", "occlusion", "scores", "seeding", "supervoxels", "surrogates"]
