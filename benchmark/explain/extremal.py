@@ -16,7 +16,11 @@ baseline, ``x_m = b + m (x - b)``. Following the authors' reference implementati
   ``area_weight`` by a total factor ``area_weight_growth`` over the run (TorchRay: 300, times 1.0035 per
   step for 800 steps, 16.4 in all);
 * the **temporal smoothness** term (video; Li et al. 2021 regularise the mask's smoothness over time) is the
-  total variation of the mask along ``t``, per voxel, with weight ``mu``;
+  total variation of the mask along ``t``, per voxel, with weight ``mu``; each ``|d|`` is smoothed to
+  ``sqrt(d^2 + eps^2) - eps`` with ``eps =`` :data:`TV_EPS` (:func:`temporal_variation`: its gradient is
+  ``sign(d)`` to 0.5 % wherever ``|d| >= 0.01``, and 0 at ``d = 0``), because the mask is exactly constant
+  over time wherever its parameters sit at 0 or 1, and there the subgradient of ``|d|`` would follow the
+  sign of rounding noise (a batch and a single clip would then take different steps);
 * **smooth masks**: the mask is a low-resolution parameter grid ``(g_t, g_h, g_w)`` in ``[0, 1]``,
   upsampled trilinearly to the clip (the authors' alternative to their smooth max-convolution generator);
   it starts at 1 (everything kept), as in TorchRay;
@@ -42,7 +46,14 @@ from torch import nn
 from benchmark.explain.batching import batch_memory_format
 from benchmark.explain.scores import score_model
 
-__all__ = ["area_targets", "extremal_masks", "upsample_masks"]
+__all__ = ["TIE_ULPS", "TV_EPS", "area_targets", "extremal_masks", "temporal_variation", "upsample_masks"]
+
+TV_EPS = 1e-3
+"""The smoothing of ``|d|`` in the temporal total variation (see :func:`temporal_variation`)."""
+
+TIE_ULPS = 4
+"""Mask values within ``TIE_ULPS`` machine epsilons (absolute: masks lie in ``[0, 1]``) of an area's threshold
+count as tied with it (see :func:`area_targets`)."""
 
 
 def area_targets(masks: torch.Tensor, areas: Sequence[float]) -> torch.Tensor:
@@ -51,12 +62,15 @@ def area_targets(masks: torch.Tensor, areas: Sequence[float]) -> torch.Tensor:
     The authors' area loss is ``mean((sort(m) - r_a)^2)`` with ``r_a`` the sorted vector of
     ``int(n (1 - a))`` zeros then ones (TorchRay's rounding): the ``a n`` largest values are pulled to 1, the
     rest to 0. Here each value gets its target directly: 1 above the ``(int(n (1 - a)) + 1)``-th smallest
-    value, 0 below it, and the values equal to it share the ones left, ``(ones left) / (values tied)`` each.
+    value, 0 below it, and the values tied with it share the ones left, ``(ones left) / (values tied)`` each.
     Without ties this is exactly ``r_a`` in the mask's own order, so the loss and its gradient equal the
     sorted form; with ties (the first step, where every value is 1, and wherever the parameters sit at a
     bound of ``[0, 1]``) a sort hands out the zeros and ones among the tied values in whatever order it
-    leaves them, and sharing is the symmetric choice. A selection (``kthvalue``) in place of a sort: 6 ms
-    instead of 33 ms for four 20x48x72 masks on one CPU thread.
+    leaves them, and sharing is the symmetric choice. Values within :data:`TIE_ULPS` epsilons of the threshold
+    count as tied: values equal in exact arithmetic (symmetric parts of a mask) can come out an ulp apart,
+    and a batch and a single clip round differently, which would otherwise send such a value to 0 in one
+    run and to 1 in the other. A selection (``kthvalue``) in place of a sort: 6 ms instead of 33 ms for four
+    20x48x72 masks on one CPU thread.
 
     Args:
         masks: ``(A, n)`` mask values (not differentiated through: the targets are constants of a step).
@@ -71,6 +85,7 @@ def area_targets(masks: torch.Tensor, areas: Sequence[float]) -> torch.Tensor:
         raise ValueError(f"extremal perturbation: areas must be in (0, 1), got {list(areas)}.")
     n = masks.shape[1]
     values = masks.detach()
+    tolerance = TIE_ULPS * torch.finfo(values.dtype).eps
     targets = torch.zeros_like(values)
     for i, a in enumerate(areas):
         zeros = int(n * (1 - float(a)))
@@ -78,11 +93,21 @@ def area_targets(masks: torch.Tensor, areas: Sequence[float]) -> torch.Tensor:
         if ones == 0:
             continue
         threshold = values[i].kthvalue(zeros + 1).values
-        above = values[i] > threshold
-        tied = values[i] == threshold
+        above = values[i] > threshold + tolerance
+        tied = (values[i] - threshold).abs() <= tolerance
         share = (ones - int(above.sum())) / int(tied.sum())
         targets[i] = above.to(values.dtype) + tied.to(values.dtype) * share
     return targets
+
+
+def temporal_variation(masks: torch.Tensor) -> torch.Tensor:
+    """Per mask, ``sum over voxels of (sqrt(d^2 + eps^2) - eps) / voxels`` with ``d = m[t + 1] - m[t]``.
+
+    ``masks``: ``(A, 1, T, H, W)``; returns ``(A,)``. The total variation along ``t`` per voxel, smoothed at 0
+    by ``eps =`` :data:`TV_EPS`: differentiable everywhere, within ``eps`` of ``|d|`` for every ``d``.
+    """
+    d = masks[:, :, 1:] - masks[:, :, :-1]
+    return ((d * d + TV_EPS**2).sqrt() - TV_EPS).flatten(1).sum(dim=1) / masks[0, 0].numel()
 
 
 def upsample_masks(parameters: torch.Tensor, volume: Sequence[int]) -> torch.Tensor:
@@ -160,7 +185,7 @@ def extremal_masks(
             reward = forward(batch.contiguous(memory_format=batch_memory_format(batch)))[:, target]
             flat = masks.view(n_areas, voxels)
             area = ((flat - area_targets(flat, areas)) ** 2).mean(dim=1)
-            tv = (masks[:, :, 1:] - masks[:, :, :-1]).abs().flatten(1).sum(dim=1) / voxels
+            tv = temporal_variation(masks)
             energy = reward - weight * area - float(temporal_tv) * tv
             (gradient,) = torch.autograd.grad(-energy.sum(), parameters)
             parameters.grad = gradient

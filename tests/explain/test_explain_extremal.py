@@ -9,23 +9,26 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmark.explain.extremal import area_targets, extremal_masks
+from benchmark.explain.extremal import TIE_ULPS, TV_EPS, area_targets, extremal_masks
 from benchmark.harness.metering import PassMeter
 
 AREAS = (0.05, 0.2)
 
 
 def _sorted_reference(values: torch.Tensor, area: float) -> torch.Tensor:
-    """TorchRay's ``r_a`` (``int(n (1 - a))`` zeros then ones) put back in the values' own order, averaged
-    over runs of equal values (the straightforward construction: a sort and a group-by)."""
+    """TorchRay's sorted reference vector (``int(n (1 - a))`` zeros then ones) in the values' own order, the
+    values tied with the threshold (within ``TIE_ULPS`` epsilons) sharing the ones left: a sort, then counts."""
     n = len(values)
     zeros = int(n * (1 - area))
     r = torch.cat([torch.zeros(zeros, dtype=torch.float64), torch.ones(n - zeros, dtype=torch.float64)])
-    order = values.argsort()
-    _, inverse, counts = torch.unique_consecutive(values[order], return_inverse=True, return_counts=True)
-    shared = torch.zeros(len(counts), dtype=torch.float64).index_add_(0, inverse, r) / counts
+    ordered, order = values.sort()
+    threshold = ordered[zeros]
+    tolerance = TIE_ULPS * torch.finfo(values.dtype).eps
+    tied = (ordered - threshold).abs() <= tolerance
+    above = ordered > threshold + tolerance
+    r[tied] = (n - zeros - int(above.sum())) / int(tied.sum())
     targets = torch.empty(n, dtype=torch.float64)
-    targets[order] = shared[inverse]
+    targets[order] = r
     return targets
 
 
@@ -56,7 +59,7 @@ def _plain_loop(model, clip, baseline, area, *, grid, steps, lr, weight, growth,
     """One area at a time, TorchRay's loop written out (a copy of the model; loss.backward())."""
     model = copy.deepcopy(model)
     net = model.net
-    params = torch.ones((1, 1, *grid), requires_grad=True)
+    params = torch.ones((1, 1, *grid), dtype=clip.dtype, requires_grad=True)
     optimizer = torch.optim.SGD([params], lr=lr, momentum=0.9, dampening=0.9)
     step_growth = growth ** (1 / (steps - 1))
     for _ in range(steps):
@@ -64,8 +67,9 @@ def _plain_loop(model, clip, baseline, area, *, grid, steps, lr, weight, growth,
         logits = net(mask * clip + (1 - mask) * baseline)
         reward = logits[0, 1] - logits[0, 0]
         values = mask.flatten()
-        area_loss = ((values - _sorted_reference(values.detach().double(), area).float()) ** 2).mean()
-        tv = (mask[:, :, 1:] - mask[:, :, :-1]).abs().sum() / values.numel()
+        area_loss = ((values - _sorted_reference(values.detach(), area).to(values.dtype)) ** 2).mean()
+        d = mask[:, :, 1:] - mask[:, :, :-1]
+        tv = ((d**2 + TV_EPS**2).sqrt() - TV_EPS).sum() / values.numel()
         optimizer.zero_grad()
         (-(reward - weight * area_loss - tv_weight * tv)).backward()
         optimizer.step()
@@ -75,8 +79,10 @@ def _plain_loop(model, clip, baseline, area, *, grid, steps, lr, weight, growth,
 
 
 def test_the_batched_optimisation_equals_a_plain_loop_per_area(occlusion_setting, calibrated_i3d):
-    clip, baseline = occlusion_setting.clip, occlusion_setting.baseline
-    model = calibrated_i3d(torch.cat([clip, baseline]))
+    """In float64: in float32 a batch and a single clip round differently, which over many steps can move mask
+    values across an area's threshold, where the rank loss is discontinuous."""
+    clip, baseline = occlusion_setting.clip.double(), occlusion_setting.baseline.double()
+    model = calibrated_i3d(torch.cat([occlusion_setting.clip, occlusion_setting.baseline])).double()
     settings = dict(grid=(5, 6, 9), steps=6, lr=0.2, weight=30.0, growth=4.0, tv_weight=3.0)
     meter = PassMeter(model.net)
     history: list[torch.Tensor] = []
@@ -91,7 +97,7 @@ def test_the_batched_optimisation_equals_a_plain_loop_per_area(occlusion_setting
     for i, area in enumerate(AREAS):
         reference = _plain_loop(model, clip, baseline, area, **settings)
         assert float((reference - 1).abs().max()) > 0.05, "the mask must have moved from its start"
-        torch.testing.assert_close(ours[i], reference, rtol=0, atol=1e-4)
+        torch.testing.assert_close(ours[i], reference, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("bad", [dict(areas=(0.0,)), dict(grid=(5, 6)), dict(grid=(21, 6, 9)), dict(steps=0),
