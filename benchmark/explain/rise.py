@@ -89,19 +89,36 @@ class RiseMasks:
         self.shifts = torch.stack(
             [torch.randint(0, c, (self.n_masks,), generator=generator, device=device) for c in self.cell], dim=1
         )
+        # trilinear upsampling is separable: per axis, the (upsampled, cells) matrix of linear interpolation with
+        # half-pixel centres (F.interpolate's align_corners=False), of which a mask needs the rows of its crop
+        self._axes = [_linear_upsampling(g, up) for g, up in zip(cells, self.upsampled)]
 
     def __len__(self) -> int:
         return self.n_masks
 
     def masks(self, start: int, stop: int, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Masks ``start .. stop - 1`` as ``(n, T, H, W)`` values in ``[0, 1]``."""
-        grids = self.grids[start:stop].to(dtype).unsqueeze(1)
-        up = F.interpolate(grids, size=self.upsampled, mode="trilinear", align_corners=False)[:, 0]
-        t, h, w = self.volume
-        out = up.new_empty((len(grids), t, h, w))
-        for i, (st, sh, sw) in enumerate(self.shifts[start:stop].tolist()):
-            out[i] = up[i, st : st + t, sh : sh + h, sw : sw + w]
-        return out
+        """Masks ``start .. stop - 1`` as ``(n, T, H, W)`` values in ``[0, 1]``.
+
+        Equal, to float rounding, to ``F.interpolate(grid, size=upsampled, mode="trilinear",
+        align_corners=False)`` cropped at the shift; computed as three small products with the rows of the
+        crop only (20 masks at 20x48x72 on one CPU thread: 2 ms instead of 21 ms for the full upsampling and the
+        crops).
+        """
+        grids = self.grids[start:stop].to(dtype)
+        n = len(grids)
+        rows = [
+            axis.to(dtype)[self.shifts[start:stop, a].view(n, 1) + torch.arange(size, device=axis.device)]
+            for a, (axis, size) in enumerate(zip(self._axes, self.volume))
+        ]  # per axis (n, size, cells)
+        out = torch.einsum("nwk,nijk->nijw", rows[2], grids)
+        out = torch.einsum("nhj,nijw->nihw", rows[1], out)
+        return torch.einsum("nti,nihw->nthw", rows[0], out).contiguous()
+
+
+def _linear_upsampling(cells: int, size: int) -> torch.Tensor:
+    """``(size, cells)``: 1-D linear upsampling of ``cells`` values to ``size`` (``align_corners=False``)."""
+    eye = torch.eye(cells, dtype=torch.float64).unsqueeze(1)  # (cells, 1, cells): one basis vector per row
+    return F.interpolate(eye, size=size, mode="linear", align_corners=False)[:, 0].t().contiguous()
 
 
 def rise(
