@@ -11,7 +11,8 @@ altogether from log-odds 17, where ``p`` rounds to 1. The log-odds of ``Probabil
 the network's logits, ``z_t - logsumexp(z_others)`` (``z_1 - z_0`` with two classes), without a softmax.
 
 Methods that combine gradients or outputs at several inputs (Integrated Gradients, occlusion, RISE,
-ablation) are *not* invariant to this choice and explain ``p`` itself.
+ablation) are *not* invariant to this choice and explain ``p`` itself. Extremal perturbations optimise a
+reward, for which the authors use the network's scores: the log-odds (:mod:`benchmark.explain.extremal`).
 
 :class:`LogOdds` is a drop-in replacement for the model: it maps ``(B, ...)`` to ``(B, classes)`` log-odds,
 so Captum's ``target`` selects a class as before. Every evaluation still runs the network's ``logits`` layer,
