@@ -15,6 +15,16 @@ import ...``; ``submissions/README.md`` lists them):
   incremental on the I3D).
 * :mod:`~benchmark.explain.surrogates` -- :func:`surrogate_weights`: Captum's LIME / KernelSHAP estimators
   without the per-sample overhead (on the I3D without building the perturbed clips).
+* :mod:`~benchmark.explain.ablation` -- :func:`feature_ablation`: Captum's FeatureAblation over a feature mask,
+  exact and fast (on the I3D without building the ablated clips).
+* :mod:`~benchmark.explain.rise` -- :class:`RiseMasks` (RISE's random smooth masks in space-time) and
+  :func:`rise` (the probability-weighted sum of them, batched).
+* :mod:`~benchmark.explain.extremal` -- :func:`extremal_masks`: spatio-temporal extremal perturbations (the
+  preservation game, the rank-based area loss :func:`area_targets`, temporal smoothness), all areas batched.
+* :mod:`~benchmark.explain.scores` -- :class:`LogOdds` / :func:`score_model`: the log-odds of ``p(target)`` from
+  the logits, for gradient methods that read one gradient (the same map, no float32 underflow near ``p = 1``).
+* :mod:`~benchmark.explain.layers` -- :func:`resolve_block`: the Inception block a layer-based method reads,
+  on full and truncated I3Ds.
 
 Not for submissions:
 
@@ -26,4 +36,7 @@ Not for submissions:
 Importing this package imports none of them; each module is imported when it is used.
 """
 
-__all__ = ["batching", "geometry", "occlusion", "seeding", "supervoxels", "surrogates"]
+__all__ = [
+    "ablation", "batching", "extremal", "geometry", "layers", "occlusion", "rise", "scores", "seeding", "supervoxels",
+    "surrogates",
+]

@@ -1,9 +1,10 @@
-"""The performance benchmark: every baseline's cost against its floor and against Captum's defaults.
+"""The performance benchmark: every method's cost against its floor and against Captum's defaults.
 
 ``python -m benchmark.perf --profile default`` (see :mod:`benchmark.perf.__main__`) times, in one run on
 the same clips:
 
-* each baseline's ``explain`` per clip, its forward/backward samples (:class:`PassCounter`), and its
+* each method's ``explain`` per clip (the paper's baselines and the added methods: Grad-CAM, saliency,
+  supervoxel ablation, RISE, extremal perturbations), its forward/backward samples (:class:`PassCounter`), and its
   **floor** -- those samples times the best per-sample forward and backward times of the same model,
   measured in the same run over batch sizes 1, 2, 4, ... (:mod:`benchmark.perf.floor`);
 * its **own-batch floor** (``own_floor_s``, ``over_own_floor``): the floor if the clip's samples ran in

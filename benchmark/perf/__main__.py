@@ -16,15 +16,16 @@ from benchmark.perf.run import PerfConfig, run_benchmark
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmark.perf",
-        description=("Time every baseline against its floor and Captum's defaults; "
+        description=("Time every method against its floor and Captum's defaults; "
                      "write bench/out/perf_<profile>.json/.md."),
     )
     parser.add_argument("--profile", default="default", help="params.yaml profile (input size, model width)")
     parser.add_argument("--clips", type=int, default=3, help="clips per method after one warm-up (default 3)")
     parser.add_argument("--captum-clips", type=int, default=1, help="clips per Captum-default run (default 1)")
-    parser.add_argument("--methods", default=None, help="comma-separated submission names (default: all baselines)")
+    parser.add_argument("--methods", default=None,
+                        help="comma-separated submission names (default: the baselines and the added methods)")
     parser.add_argument("--paper-geometry", action="store_true",
-                        help="158x237, width 1 (gradient methods and occlusion_large unless --methods)")
+                        help="158x237, width 1 (gradient methods, Grad-CAM, saliency and occlusion_large unless --methods)")
     parser.add_argument("--window-sample", type=int, default=64, help="windows timed per occlusion engine")
     parser.add_argument("--max-batch", type=int, default=64, help="largest batch tried for the floor (default 64)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per floor batch size (default 3)")

@@ -48,7 +48,10 @@ CLIP_FRAMES = 20
 EVAL_CLIPS = 40
 PAPER_GEOMETRY_METHODS: tuple[str, ...] = (
     "integrated_gradients", "ig_smoothgrad", "gradient_shap", "guided_backprop", "occlusion_large",
+    "grad_cam", "saliency",
 )
+NO_CAPTUM_METHODS: tuple[str, ...] = ("random", "rise", "extremal_perturbation")
+"""The methods timed by default that have no Captum counterpart (the others are :data:`CAPTUM_DEFAULTS`)."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,10 @@ class PerfConfig:
         profile: a ``params.yaml`` profile name (input size and model width).
         clips: clips each of our explainers runs on (after one warm-up call).
         captum_clips: clips each Captum-default run takes (it can be slow: 1 by default).
-        methods: submission names (``None``: every registered baseline with a Captum counterpart, and ``random``).
-        paper_geometry: 158x237 and width 1 instead of the profile's (gradient methods and occlusion_large
-            unless ``methods`` says otherwise).
+        methods: submission names (``None``: every method with a Captum counterpart, :data:`CAPTUM_DEFAULTS`,
+            then ``random``, ``rise`` and ``extremal_perturbation``).
+        paper_geometry: 158x237 and width 1 instead of the profile's (gradient methods, Grad-CAM, saliency and
+            occlusion_large unless ``methods`` says otherwise).
         window_sample: windows timed for the plain vs incremental occlusion comparison.
         repeats: timed repeats of the floor per batch size.
         max_batch: the largest batch size the floor tries.
@@ -154,7 +158,7 @@ def run_benchmark(config: PerfConfig, *, log=print) -> dict[str, Any]:
     settings = Settings.from_params({**params, "profile": config.profile})
     profile = settings.profile
     input_hw, width = (PAPER_INPUT, 1.0) if config.paper_geometry else (profile.input, profile.model_width)
-    default_methods = PAPER_GEOMETRY_METHODS if config.paper_geometry else (*CAPTUM_DEFAULTS, "random")
+    default_methods = PAPER_GEOMETRY_METHODS if config.paper_geometry else (*CAPTUM_DEFAULTS, *NO_CAPTUM_METHODS)
     methods = tuple(config.methods or default_methods)
     threads = torch.get_num_threads()
     clips, baselines, masks = _clips(config.clips, input_hw, config.seed)

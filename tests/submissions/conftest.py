@@ -46,3 +46,18 @@ def tiny_clips() -> tuple[torch.Tensor, torch.Tensor]:
     clips = gray.expand(-1, 3, -1, -1, -1).contiguous()
     baselines = nn.functional.avg_pool3d(clips, kernel_size=(1, 3, 3), stride=1, padding=(0, 1, 1))
     return clips, baselines
+
+
+@pytest.fixture
+def calibrated_tiny_model(_tiny_state, tiny_clips) -> nn.Module:
+    """The tiny I3D with BatchNorm statistics taken from the tiny clips and their baselines (one train-mode
+    pass, momentum 1), so that perturbing a part of a clip moves p noticeably (the random-init statistics
+    leave p almost constant)."""
+    net = build_model(width=TINY_WIDTH, seed=0)
+    net.load_state_dict(_tiny_state)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.momentum = 1.0
+    with torch.no_grad():
+        net.train()(torch.cat(tiny_clips))
+    return ProbabilityModel(net).eval()

@@ -37,6 +37,8 @@ TEST_OVERRIDES: dict[str, dict] = {
     "lime": {"n_samples": 8},
     "occlusion_large": {"window": [10, 79, 118], "stride": [10, 79, 118]},  # 8 windows
     "occlusion_small": {"window": [4, 79, 118], "stride": [4, 79, 118]},  # 20 windows
+    "rise": {"n_masks": 16},
+    "extremal_perturbation": {"steps": 3},
 }
 
 MAY_RETURN_ZEROS: dict[str, str] = {
