@@ -20,9 +20,15 @@ from benchmark.settings import Settings, load_params
 REPO = Path(__file__).resolve().parents[1]
 
 
+_WATCHED_PREFIXES = ("HOME", "TMP", "TEMP", "XDG_", "MPLCONFIGDIR", "PYTHON", "PATH", "BENCHMARK_", "RAY_",
+                     "MLFLOW_", "DVC_", "CUDA_", "OMP_", "MKL_")
+
+
 @pytest.fixture(autouse=True)
 def _environment_left_as_found():
-    """Every test leaves ``os.environ`` as it found it; a change is undone and reported as an error.
+    """Every test leaves ``os.environ`` as it found it: a variable changed or removed, or one of the watched
+    kinds added, is undone and reported as an error (variables a library adds for itself on first use, such as
+    torch's compiler cache folder, are left alone).
 
     A leaked ``TMPDIR`` or ``HOME`` pointing into one test's temporary folder broke later tests that start
     other programs (Chromium, DVC, Ray) on machines where those programs use them.
@@ -30,8 +36,11 @@ def _environment_left_as_found():
     before = dict(os.environ)
     yield
     after = dict(os.environ)
-    changed = sorted(k for k in before.keys() | after.keys()
-                     if before.get(k) != after.get(k) and k != "PYTEST_CURRENT_TEST")
+    changed = sorted(
+        k for k in before.keys() | after.keys()
+        if before.get(k) != after.get(k) and k != "PYTEST_CURRENT_TEST"
+        and (k in before or k.startswith(_WATCHED_PREFIXES))
+    )
     if changed:
         for key in changed:
             if key in before:

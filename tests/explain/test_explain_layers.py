@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from torch import nn
 
 from benchmark.explain.layers import I3D_BLOCKS, inception_blocks, resolve_block
-from benchmark.model.i3d import ProbabilityModel, build_model
+from benchmark.model.i3d import I3D, ProbabilityModel, build_model
 
 
 def truncated_i3d(last: str, width: float = 0.0625) -> nn.Module:
-    """An I3D that ends at ``last`` with a new 2-class ``logits`` head (what a truncated profile may run)."""
-    net = build_model(width=width, seed=0)
-    names = [name for name, _ in net.named_children()]
-    for name in names[names.index(last) + 1 : names.index("avg_pool")]:
-        delattr(net, name)
-    net.logits = nn.Conv3d(getattr(net, last).out_channels, 2, kernel_size=1, bias=True)
-    return net
+    """The I3D ending at ``last`` with its 2-class head, as a truncated profile runs it (``final_endpoint``)."""
+    torch.manual_seed(0)
+    return I3D(num_classes=2, width=width, final_endpoint=last).eval()
 
 
 def test_the_full_i3d_has_every_block():

@@ -12,7 +12,7 @@ from torch import nn
 
 from benchmark.explain.contract import load_submission
 from benchmark.harness.metering import PassMeter
-from benchmark.model.i3d import ProbabilityModel, build_model
+from benchmark.model.i3d import I3D, ProbabilityModel, build_model
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "grad_cam")
 PARAMS = SUBMISSION.params
@@ -74,12 +74,9 @@ def test_one_forward_and_one_backward_sample_per_clip(tiny_model, tiny_clips):
 
 
 def _truncated(last: str) -> nn.Module:
-    net = build_model(width=0.0625, seed=0)
-    names = [name for name, _ in net.named_children()]
-    for name in names[names.index(last) + 1 : names.index("avg_pool")]:
-        delattr(net, name)
-    net.logits = nn.Conv3d(getattr(net, last).out_channels, 2, kernel_size=1, bias=True)
-    return ProbabilityModel(net).eval()
+    """The I3D ending at ``last`` with its 2-class head, as a truncated profile runs it (``final_endpoint``)."""
+    torch.manual_seed(0)
+    return ProbabilityModel(I3D(num_classes=2, width=0.0625, final_endpoint=last)).eval()
 
 
 @pytest.mark.parametrize("last", ["Mixed_4f", "Mixed_3c"])
