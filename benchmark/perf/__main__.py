@@ -25,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--methods", default=None,
                         help="comma-separated submission names (default: the baselines and the added methods)")
     parser.add_argument("--paper-geometry", action="store_true",
-                        help="158x237, width 1 (gradient methods, Grad-CAM, saliency and occlusion_large unless --methods)")
+                        help="158x237, width 1 (gradient methods, Grad-CAM, saliency and occlusion_large "
+                             "unless --methods)")
     parser.add_argument("--window-sample", type=int, default=64, help="windows timed per occlusion engine")
     parser.add_argument("--max-batch", type=int, default=64, help="largest batch tried for the floor (default 64)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per floor batch size (default 3)")

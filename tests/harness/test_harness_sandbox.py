@@ -4,8 +4,8 @@ writes its scratch folder, but cannot open anything else (masks, labels, results
 from __future__ import annotations
 
 import json
-import os
 import multiprocessing as mp
+import os
 import sys
 from pathlib import Path
 

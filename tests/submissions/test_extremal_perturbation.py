@@ -7,12 +7,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from benchmark.explain.contract import load_submission
 from benchmark.explain.extremal import TIE_ULPS, TV_EPS
 from benchmark.harness.metering import PassMeter
-from benchmark.model.i3d import I3D, ProbabilityModel, build_model
+from benchmark.model.i3d import I3D, ProbabilityModel
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "extremal_perturbation")
 PARAMS = {**SUBMISSION.params, "steps": 4}

@@ -12,7 +12,7 @@ from torch import nn
 
 from benchmark.explain.contract import load_submission
 from benchmark.harness.metering import PassMeter
-from benchmark.model.i3d import I3D, ProbabilityModel, build_model
+from benchmark.model.i3d import I3D, ProbabilityModel
 
 SUBMISSION = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "grad_cam")
 PARAMS = SUBMISSION.params
