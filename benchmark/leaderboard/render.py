@@ -171,6 +171,18 @@ def orphaned(results_root: Path, submissions_root: Path | None) -> list[str]:
     )
 
 
+def unscored(results_root: Path, submissions_root: Path | None) -> list[str]:
+    """Registered submissions (``submissions/<name>/submission.yaml``) without a result folder: not scored on
+    this board (not run yet, or left out of it). Empty when ``submissions_root`` is ``None`` or missing."""
+    if submissions_root is None or not Path(submissions_root).is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in Path(submissions_root).iterdir()
+        if (p / "submission.yaml").is_file() and not (Path(results_root) / p.name).is_dir()
+    )
+
+
 def render_site(
     results_root: Path,
     out_dir: Path,
@@ -289,6 +301,7 @@ def render_site(
         controls=[v for v in scored if v.is_control],
         failed=failed,
         orphans=orphans,
+        unscored=unscored(results_root, submissions_root),
         definitions=definitions(columns, standings.left_out),
         notation=NOTATION,
         convention=CONVENTION,

@@ -220,6 +220,19 @@ def test_orphaned_results_are_left_off_the_page(board_results: Path, tmp_path: P
     assert not (site / "submissions" / "my_method.html").exists()
 
 
+def test_registered_submissions_without_results_are_named(board_results: Path, tmp_path: Path):
+    subs = tmp_path / "submissions"
+    for name in ("integrated_gradients", "lime", "not_run_yet"):
+        (subs / name).mkdir(parents=True)
+        (subs / name / "submission.yaml").write_text("group: added\n")
+    index = (render_site(board_results, tmp_path / "s", date="d", submissions_root=subs,
+                         rank_resamples=50) / "index.html").read_text()
+    note = index[index.index("Registered but not scored") :][:300]
+    assert "not_run_yet" in note and "lime" not in note
+    plain = (render_site(board_results, tmp_path / "t", date="d", rank_resamples=50) / "index.html").read_text()
+    assert "Registered but not scored" not in plain
+
+
 def test_results_without_a_group_take_it_from_the_submission_yaml(fake_results: Path, tmp_path: Path):
     subs = tmp_path / "submissions"
     for name, group in (("integrated_gradients", "paper"), ("lime", "paper"), ("hostile", "control"),
