@@ -42,6 +42,7 @@ from benchmark.leaderboard.about import (
     table_json,
     table_rows,
 )
+from benchmark.leaderboard.baseline_check import baseline_check
 from benchmark.leaderboard.card import (
     build_card,
     build_stability,
@@ -302,6 +303,7 @@ def render_site(
         failed=failed,
         orphans=orphans,
         unscored=unscored(results_root, submissions_root),
+        baseline=baseline_check([by_name[v.name] for v in scored]),
         definitions=definitions(columns, standings.left_out),
         notation=NOTATION,
         convention=CONVENTION,
