@@ -2,6 +2,8 @@
  * Tables opt in with class="sortable"; each sortable header is a <th> holding a <button>, with
  * data-kind="num"|"text" and, for numbers, data-dir="higher"|"lower" (the first click puts the best first).
  * Cells sort by their data-sort attribute (empty = missing, always last), else by their text.
+ * Each <tbody> is sorted on its own (the main table keeps the paper's baselines, the added methods and the
+ * controls apart); a row with class "band" (a group's heading) stays first in its <tbody>.
  * The server renders the default order, so the tables are complete without JavaScript. */
 (function () {
   "use strict";
@@ -24,15 +26,16 @@
     else if (state === "descending") ascending = true;
     else ascending = !(kind === "num" && th.getAttribute("data-dir") === "higher");
     var index = th.cellIndex;
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var x = sortKey(a.cells[index], kind), y = sortKey(b.cells[index], kind);
-      if (x === null || y === null) return x === y ? 0 : (x === null ? 1 : -1);
-      var c = x < y ? -1 : (x > y ? 1 : 0);
-      return ascending ? c : -c;
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      var rows = Array.prototype.filter.call(body.rows, function (r) { return !r.classList.contains("band"); });
+      rows.sort(function (a, b) {
+        var x = sortKey(a.cells[index], kind), y = sortKey(b.cells[index], kind);
+        if (x === null || y === null) return x === y ? 0 : (x === null ? 1 : -1);
+        var c = x < y ? -1 : (x > y ? 1 : 0);
+        return ascending ? c : -c;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
     });
-    rows.forEach(function (row) { body.appendChild(row); });
     var headers = th.parentNode.cells;
     for (var i = 0; i < headers.length; i++) headers[i].removeAttribute("aria-sort");
     th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
