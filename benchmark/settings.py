@@ -98,7 +98,8 @@ class TrainSettings:
 
     ``finetune`` uses ``epochs`` .. ``augment`` (Adam, StepLR); ``frozen_head`` uses ``views`` (random
     crop-rescale views per clip besides the clip), ``head_c`` (the logistic head's inverse L2 strength),
-    ``cv_folds`` (folds by video for the cross-validated figures; 0: none) and ``calibration``.
+    ``cv_folds`` (folds by video for the cross-validated figures; 0: none), ``calibration`` and
+    ``baseline_normals`` (the ``evaluate.baseline`` of every normal training clip joins the normal class).
     """
 
     epochs: int
@@ -113,6 +114,7 @@ class TrainSettings:
     head_c: float = 1.0
     cv_folds: int = 0
     calibration: str = "none"
+    baseline_normals: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,7 +399,11 @@ def _profile(reader: _Reader) -> Profile:
         cv_folds=reader.int(f"{t}.cv_folds", minimum=0) if "cv_folds" in reader.raw(t) else 0,
         calibration=reader.str(f"{t}.calibration", choices=CALIBRATIONS) if "calibration" in reader.raw(t)
         else "none",
+        baseline_normals=reader.bool(f"{t}.baseline_normals") if "baseline_normals" in reader.raw(t) else False,
     )
+    if train.baseline_normals and train.mode != "frozen_head":
+        raise ConfigError(f"params.yaml: {t}.baseline_normals is only implemented for mode frozen_head; remove it "
+                          f"or set {t}.mode: frozen_head.")
     if train.mode == "frozen_head" and str(raw.get("pretrained", "none")) == "none":
         raise ConfigError(f"params.yaml: {t}.mode is frozen_head, which needs a pretrained trunk "
                           f"({key}.pretrained: kinetics).")

@@ -93,6 +93,8 @@ def test_memory_cap_in_bytes_and_zero_means_none():
     ({"tracking__uri": ""}, "tracking.uri must be a non-empty string"),
     ({"profiles__default__train__mode": "frozen_head"}, "frozen_head, which needs a pretrained trunk"),
     ({"profiles__default__train__mode": "distill"}, "train.mode = 'distill'"),
+    ({"profiles__default__train__baseline_normals": True}, "baseline_normals is only implemented for mode"),
+    ({"profile": "ucsd_cpu", "profiles__ucsd_cpu__train__baseline_normals": "yes"}, "baseline_normals must be true"),
 ])
 def test_errors_name_the_key(changes, match):
     params = _with(**{k: v for k, v in changes.items() if k != "profile"})

@@ -150,7 +150,8 @@ def model_card(settings: Settings, net: Any, metrics: dict[str, Any], cv: dict[s
         "grid": list(profile.input), "clip_length": settings.clips.length,
         "recipe": ({"mode": "frozen trunk (BatchNorm statistics frozen), logistic head on pooled features",
                     "views": profile.train.views, "head_c": profile.train.head_c,
-                    "cv_folds": profile.train.cv_folds, "calibration": profile.train.calibration}
+                    "cv_folds": profile.train.cv_folds, "calibration": profile.train.calibration,
+                    "baseline_normals": (settings.evaluate.baseline if profile.train.baseline_normals else None)}
                    if frozen else
                    {"mode": "every layer trained", "epochs": profile.train.epochs,
                     "batch_size": profile.train.batch_size, "lr": profile.train.lr,
@@ -163,7 +164,9 @@ def model_card(settings: Settings, net: Any, metrics: dict[str, Any], cv: dict[s
                      **{name: score.as_dict() for name, score in held_out.items()}},
         "cross_validated": None if cv is None else {
             "folds": cv["folds"], "roc_auc": {"value": cv["roc_auc"]}, "accuracy": {"value": cv["accuracy"]},
-            "balanced_accuracy": cv.get("balanced_accuracy"), "per_fold_roc_auc": cv["per_fold_roc_auc"]},
+            "balanced_accuracy": cv.get("balanced_accuracy"), "per_fold_roc_auc": cv["per_fold_roc_auc"],
+            **{k: cv[k] for k in ("baseline_p_anomalous_mean", "clip_p_anomalous_mean",
+                                  "baseline_below_clip_fraction") if k in cv}},
         "evaluation_clips": {"n": int(len(p_eval)), "detected": int((p_eval >= THRESHOLD).sum()),
                              "fraction": float((p_eval >= THRESHOLD).mean()) if len(p_eval) else None},
         "threshold": THRESHOLD,
@@ -212,11 +215,15 @@ def train_stage(
     if profile.train.mode == "frozen_head":
         if pretrained is None:
             raise ValueError(f"profile '{profile.name}': train.mode frozen_head needs pretrained weights.")
+        from benchmark.metrics.baselines import make_baseline
+
         from .frozen_head import train_frozen_head
 
         started = time.perf_counter()
+        baseline_name = settings.evaluate.baseline
         result = train_frozen_head(*train_clips, [_video(c) for c in train_ids], profile=profile,
-                                   pretrained=pretrained, seed=seed)
+                                   pretrained=pretrained, seed=seed,
+                                   baseline=lambda x: make_baseline(baseline_name, x))
         net, cv = result.net, result.cv
         metrics = _frozen_head_metrics(result, test_clips, time.perf_counter() - started, seed, len(train_ids))
     else:

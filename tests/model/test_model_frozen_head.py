@@ -12,8 +12,15 @@ import pytest
 import torch
 
 from benchmark.layout import RepoLayout
+from benchmark.metrics.baselines import blur_baseline
 from benchmark.model import stages as S
-from benchmark.model.frozen_head import balanced_threshold, pooled_features, train_frozen_head, video_folds
+from benchmark.model.frozen_head import (
+    FeatureSet,
+    balanced_threshold,
+    pooled_features,
+    train_frozen_head,
+    video_folds,
+)
 from benchmark.model.i3d import I3D
 from benchmark.model.train import predict_proba
 
@@ -31,6 +38,18 @@ def test_balanced_threshold_is_the_midpoint_of_the_best_interval():
     z = np.array([-3.0, -2.0, -1.0, 1.0, 2.0])
     y = np.array([0, 0, 1, 1, 1])
     assert balanced_threshold(z, y) == pytest.approx(-1.5)
+
+
+def test_the_design_adds_the_baselines_of_the_normal_clips_only():
+    features = np.arange(2 * 4 * 3, dtype=float).reshape(2, 4, 3)  # 2 views, 4 clips, 3 features
+    labels = np.array([0, 1, 0, 1])
+    baseline = -np.arange(4 * 3, dtype=float).reshape(4, 3)
+    rows = np.array([True, True, False, True])
+    x, y = FeatureSet(features, labels, np.array(["a"] * 4)).design(rows)
+    assert x.shape == (6, 3) and y.tolist() == [0, 1, 1, 0, 1, 1]
+    x, y = FeatureSet(features, labels, np.array(["a"] * 4), baseline).design(rows)
+    assert x.shape == (7, 3) and y.tolist() == [0, 1, 1, 0, 1, 1, 0]
+    np.testing.assert_array_equal(x[-1], baseline[0])  # clip 2 is normal but not selected
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +97,36 @@ def test_the_train_stage_writes_a_model_card(tmp_path, make_workspace):
         assert auc["clip_ci"][0] <= auc["value"] <= auc["clip_ci"][1]
     assert card["evaluation_clips"]["n"] == 3 and 0 <= card["evaluation_clips"]["fraction"] <= 1
     assert card["cross_validated"] is None  # the fine-tuning recipe has no CV
+
+
+def _toy_clips():
+    gen = np.random.default_rng(1)
+    frames = gen.integers(0, 255, (16, 20, 32, 48), dtype=np.uint8)
+    labels = np.array([0, 1] * 8)
+    frames[labels == 1, :, 8:24, 12:36] = 255  # a bright block the blur keeps
+    return frames, labels, [f"s/v{i % 4}" for i in range(16)]
+
+
+@pytest.mark.parametrize("baseline_normals", [False, True])
+def test_baseline_normals_make_the_blurred_clip_the_normal_reference(pretrained, make_profile, baseline_normals):
+    frames, labels, videos = _toy_clips()
+    profile = make_profile(width=1.0, input=(32, 48), pretrained="kinetics")
+    profile = dataclasses.replace(profile, final_endpoint="Mixed_3b", train=dataclasses.replace(
+        profile.train, mode="frozen_head", head_c=1.0, cv_folds=2, calibration="cv_balanced_accuracy",
+        baseline_normals=baseline_normals))
+    if baseline_normals:
+        with pytest.raises(ValueError, match="needs the baseline function"):
+            train_frozen_head(frames, labels, videos, profile=profile, pretrained=pretrained, seed=0)
+    result = train_frozen_head(frames, labels, videos, profile=profile, pretrained=pretrained, seed=0,
+                               baseline=blur_baseline)
+    from benchmark.data.transforms import to_model_input
+
+    with torch.inference_mode():
+        p_blur = torch.softmax(result.net(blur_baseline(to_model_input(frames[labels == 0]))), 1)[:, 1]
+    if baseline_normals:
+        # trained on as normal: the blurred normal clips fall below the threshold, and CV reports the baselines
+        assert float(p_blur.max()) < 0.5
+        figures = result.cv
+        assert 0 <= figures["baseline_p_anomalous_mean"] <= 1 and 0 <= figures["baseline_below_clip_fraction"] <= 1
+    else:
+        assert "baseline_p_anomalous_mean" not in result.cv
