@@ -33,6 +33,7 @@ from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
 from benchmark.harness.outcomes import Failure
 from benchmark.harness.provenance import run_context, sandbox_provenance
 from benchmark.harness.runspec import build_run_spec
+from benchmark.harness.supervisor import merge_outcomes, shard_bounds
 from benchmark.layout import RepoLayout
 from benchmark.metrics.similarity import MAP_BASES, SIMILARITY_RULES, Similarity, compare_maps, verdict
 from benchmark.metrics.statistics import bootstrap_ci
@@ -166,24 +167,29 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
         tmpdir = Path(tmp)
         meta = {k: v for k, v in ckpt_meta.items() if k != "weights_sha256"}
 
-        def job(step: int, checkpoint: Path):
-            out = tmpdir / f"run{step}"  # each run writes only into its own scratch folder, deleted after it
+        def job(step: int, checkpoint: Path, lo: int, hi: int):
+            out = tmpdir / f"run{step}-{lo}"  # each run writes only into its own scratch folder, deleted after it
             out.mkdir()
             spec = build_run_spec(
-                submission_dir=folder, checkpoint=checkpoint, clip_ids=clip_ids, params=merged, seed=ev.seed,
-                evaluate=ev, device=device, out_dir=out, warmup=False,
+                submission_dir=folder, checkpoint=checkpoint, clip_ids=clip_ids[lo:hi], params=merged,
+                seed=ev.seed, evaluate=ev, device=device, out_dir=out, warmup=False,
             )
-            return spec, clips, baselines
+            return spec, clips[lo:hi], baselines[lo:hi]
 
         # The trained model (step 0) and every cascade step are independent runs: write the randomised
-        # checkpoints first, then explain on all of them, `evaluate.workers` at a time.
+        # checkpoints first, then explain on all of them, `evaluate.workers` at a time. When the backend runs
+        # more units at once than there are steps (a cluster), each step's clips are cut into shards too; the
+        # per-clip generators make the maps independent of the cut.
         steps: list[tuple[int, str, Path]] = [(0, "trained", layout.checkpoint)]
         for step, label, rnet in cascade_networks(net, seed=sanity.seed):
             ckpt = tmpdir / f"step{step}.pt"
             save_checkpoint(ckpt, rnet, {**meta, "sanity_step": step, "sanity_seed": sanity.seed})
             steps.append((step, label, ckpt))
+        bounds = shard_bounds(n, backend.parallelism // len(steps))
         t0 = time.perf_counter()
-        outcomes = backend.run([job(st, c) for st, _, c in steps], clip_time_budget_s=ev.clip_time_budget_s)
+        shards = backend.run([job(st, c, lo, hi) for st, _, c in steps for lo, hi in bounds],
+                             clip_time_budget_s=ev.clip_time_budget_s)
+        outcomes = [merge_outcomes(shards[k * len(bounds):(k + 1) * len(bounds)]) for k in range(len(steps))]
         record["provenance"]["sandbox"] = sandbox_provenance(outcomes[0].sandbox)
         record["provenance"]["execution"] = backend.describe()
         maps_per_step = []
@@ -196,8 +202,9 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
                 return _write(final, record)
             maps_per_step.append([r.attribution for r in outcome.runs])
         if progress:
-            print(f"[{name}] sanity: {len(steps)} runs in {time.perf_counter() - t0:.1f} s "
-                  f"({backend.parallelism} at a time, {backend.name} backend)", flush=True)
+            print(f"[{name}] sanity: {len(steps)} runs ({len(bounds)} clip shard(s) each) in "
+                  f"{time.perf_counter() - t0:.1f} s ({backend.parallelism} at a time, {backend.name} backend)",
+                  flush=True)
         reference = maps_per_step[0]
         record["reference_constant"] = [bool(np.ptp(np.maximum(m, 0.0)) == 0) for m in reference]
         for maps in maps_per_step[1:]:

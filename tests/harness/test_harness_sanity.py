@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.harness.backends import LocalBackend
 from benchmark.harness.inputs import EvalSet
 from benchmark.harness.sanity import sanity_check
 from benchmark.layout import RepoLayout
@@ -127,3 +128,33 @@ def test_a_failing_submission_gives_a_failed_record_not_an_exception(stage_env):
     assert "boom" in record["failure"]["message"]
     with pytest.raises(FileNotFoundError, match="no such submission"):
         sanity_check("missing", _settings(), layout, eval_set=es, progress=False)
+
+
+class _WideBackend(LocalBackend):
+    """Runs on 2 local workers but reports the parallelism of a cluster, and records each unit's clips."""
+
+    def __init__(self, parallelism: int) -> None:
+        super().__init__(2)
+        self.wide = parallelism
+        self.units: list[tuple[str, ...]] = []
+
+    @property
+    def parallelism(self) -> int:
+        return self.wide
+
+    def run(self, jobs, *, clip_time_budget_s):
+        self.units += [tuple(spec.clip_ids) for spec, _, _ in jobs]
+        return super().run(jobs, clip_time_budget_s=clip_time_budget_s)
+
+
+@pytest.mark.slow
+def test_on_a_wide_cluster_each_step_is_cut_into_clip_shards_and_the_record_does_not_change(stage_env):
+    layout, es = stage_env
+    settings = _settings()
+    narrow = read_sanity(sanity_check("gradient", settings, layout, eval_set=es, progress=False,
+                                      backend=LocalBackend(1)))
+    wide = _WideBackend(2 * (len(CASCADE) + 1))  # two units per step: the 2 sanity clips one by one
+    record = read_sanity(sanity_check("gradient", settings, layout, eval_set=es, progress=False, backend=wide))
+    assert sorted(set(wide.units)) == [("t/a/001",), ("t/a/021",)] and len(wide.units) == 2 * (len(CASCADE) + 1)
+    assert record["steps"] == narrow["steps"] and record["verdict"] == narrow["verdict"]
+    assert record["reference_constant"] == narrow["reference_constant"]
