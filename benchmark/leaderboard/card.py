@@ -155,6 +155,11 @@ def build_card(card: Mapping[str, Any] | None, results: Sequence[SubmissionResul
     if isinstance(cv, Mapping):
         rows.append(("Cross-validated ROC-AUC", f"{_with_ci(cv.get('roc_auc'))}, {cv.get('folds', MISSING)} folds"))
         rows.append(("Cross-validated accuracy", _with_ci(cv.get("accuracy"))))
+        pb, px = finite_or_none(cv.get("baseline_p_anomalous_mean")), finite_or_none(cv.get("clip_p_anomalous_mean"))
+        below = finite_or_none(cv.get("baseline_below_clip_fraction"))
+        if pb is not None and px is not None and below is not None:
+            rows.append(("Cross-validated p(baseline)", f"{pb:.3f} on the baselines of the anomalous training clips "
+                         f"(the clips themselves: {px:.3f}); below the clip's own p on {below:.0%} of them"))
     else:
         rows.append(("Cross-validated", "not run"))
     recipe = card.get("recipe")

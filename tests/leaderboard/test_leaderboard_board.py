@@ -153,6 +153,7 @@ def test_the_model_card_stability_and_training_curve_are_shown(board: Path):
     card = index[index.index('<section id="card"') : index.index('<section id="leaderboard">')]
     assert "I3D (Inception-v1 inflated), width 0.25" in card and "0.684 (95% CI clips [0.551, 0.807]" in card
     assert "22/40 evaluation clips (55%)" in card and 'id="training-curve"' in card
+    assert "0.114 on the baselines of the anomalous training clips (the clips themselves: 0.918)" in card
     assert (board / "data" / "training.csv").read_text().splitlines()[0] == "epoch,train_loss,lr,epoch_time_s"
     stability = index[index.index('<section id="stability">') : index.index('<section id="sanity">')]
     assert "Kendall" in stability and "0.810" in stability and "occlusion_small" in stability
