@@ -107,7 +107,7 @@ def stability_study(settings: Settings, layout: RepoLayout, *, seeds: Sequence[i
             status[(seed, name)] = result.summary.get("status")
             if result.ok:
                 means[(seed, name)] = {m: float(result.summary["metrics"][m]["mean"]) for m in SCORE_COLUMNS}
-        instances.append({"seed": seed, "checkpoint": str(inst.checkpoint),
+        instances.append({"seed": seed, "checkpoint": _shown(inst.checkpoint, layout.root),
                           "held_out_roc_auc": train_metrics.get("test_roc_auc"),
                           "held_out_accuracy": train_metrics.get("test_accuracy")})
     scored = [n for n in names if all((seed, n) in means for seed in seeds)]
@@ -141,6 +141,15 @@ def stability_study(settings: Settings, layout: RepoLayout, *, seeds: Sequence[i
     }
     atomic_write_json(Path(out), _finite(report))
     return report
+
+
+def _shown(path: Path, root: Path) -> str:
+    """``path`` relative to the repository ``root`` when it lies inside it (a committed report names no machine's
+    folders), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _finite(obj: Any) -> Any:
