@@ -18,7 +18,7 @@ for w in 1 2; do
   for run in local ray ray-up; do
     backend=${run%-up}
     if [ "$run" = ray-up ]; then
-      ray start --head --num-cpus="$(nproc)" --include-dashboard=false --disable-usage-stats \
+      ray start --head --num-cpus="$w" --include-dashboard=false --disable-usage-stats \
         --temp-dir="$OUT/ray" > "$OUT/ray-start.log" 2>&1 || { echo "ray start failed (see $OUT/ray-start.log)"; continue; }
       export RAY_ADDRESS=auto
     fi
