@@ -153,12 +153,12 @@ def _cv(fs: FeatureSet, folds: np.ndarray, c: float) -> tuple[np.ndarray, np.nda
     """Out-of-fold logits of the clips themselves ``(N,)``, of their baselines ``(N,)`` (``None`` without
     baseline features), and the CV figures."""
     z = np.zeros(len(fs.labels))
-    z_baseline = np.zeros(len(fs.labels))
+    z_baseline = None if fs.baseline is None else np.zeros(len(fs.labels))
     for k in np.unique(folds):
         train, test = folds != k, folds == k
         coef, b = _fit(*fs.design(train), c)
         z[test] = fs.features[0, test] @ coef + b
-        if fs.baseline is not None:
+        if z_baseline is not None:
             z_baseline[test] = fs.baseline[test] @ coef + b
     y = fs.labels
     p = 1 / (1 + np.exp(-z))
@@ -167,7 +167,7 @@ def _cv(fs: FeatureSet, folds: np.ndarray, c: float) -> tuple[np.ndarray, np.nda
     figures = {"folds": int(len(np.unique(folds))), "roc_auc": float(roc_auc_score(y, z)),
                "accuracy_unshifted": accuracy(p, y), "per_fold_roc_auc": per_fold,
                "fold_videos": {int(k): sorted(set(fs.videos[folds == k].tolist())) for k in np.unique(folds)}}
-    return z, z_baseline if fs.baseline is not None else None, figures
+    return z, z_baseline, figures
 
 
 def train_frozen_head(frames: np.ndarray, labels: np.ndarray, videos: Sequence[str], *, profile: Profile,
