@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from benchmark.model.polyphase import StridedConv3d
+
 __all__ = [
     "ANOMALOUS", "ENDPOINTS", "I3D", "INCEPTION_CHANNELS", "POOLS", "ProbabilityModel", "build_model", "pad_same",
     "same_padding", "scaled_channels",
@@ -128,7 +130,10 @@ class Unit3D(nn.Module):
         super().__init__()
         self.kernel = tuple(kernel)
         self.stride = tuple(stride)
-        self.conv = nn.Conv3d(in_channels, out_channels, kernel, stride=stride, padding=0, bias=False)
+        # A strided unit (the first convolution) backpropagates to its input by polyphase decomposition: the same
+        # gradient to float rounding, about 1.7x faster on a CPU (benchmark/model/polyphase.py).
+        conv = StridedConv3d if math.prod(self.stride) > 1 else nn.Conv3d
+        self.conv = conv(in_channels, out_channels, kernel, stride=stride, padding=0, bias=False)
         self.bn = nn.BatchNorm3d(out_channels, eps=_BN_EPS, momentum=_BN_MOMENTUM)
         self.relu = nn.ReLU(inplace=False)
 
