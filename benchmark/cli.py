@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from benchmark.harness.allocator import retain_freed_memory
+
+    retain_freed_memory()  # large tensors reuse freed memory instead of new zero-filled pages (see the module)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:

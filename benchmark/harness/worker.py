@@ -82,8 +82,10 @@ def worker_main(conn, spec: RunSpec) -> None:  # pragma: no cover - runs in the 
     """Serve the supervisor's requests for ``spec`` over ``conn`` (see the module docstring); never raises."""
     clip_id: str | None = None
     try:
+        from benchmark.harness.allocator import retain_freed_memory
         from benchmark.harness.sandbox import SandboxError, enter_sandbox
 
+        retain_freed_memory()  # the same allocator for every submission (see the module)
         os.environ.update(scratch_environment(spec.out_dir))
         try:  # before `import torch` starts threads; confines this process and everything it starts
             status = enter_sandbox(read_only=(spec.submission_dir, spec.checkpoint, *spec.read_only_paths),
