@@ -45,14 +45,16 @@ def main() -> None:
     net.eval().requires_grad_(False)
     first = net.Conv3d_1a_7x7.conv
     gen = torch.Generator().manual_seed(0)
-    print(f"threads {args.threads}, grid {tuple(args.grid)}, {'checkpoint ' + args.checkpoint if args.checkpoint else 'width 0.25'}")
-    print(f"{'batch':>5} {'layout':>13} {'autograd ms/sample':>19} {'polyphase ms/sample':>20} {'speed-up':>8} {'rel. diff':>9}")
+    model = f"checkpoint {args.checkpoint}" if args.checkpoint else "width 0.25"
+    print(f"threads {args.threads}, grid {tuple(args.grid)}, {model}")
+    print(f"{'batch':>5} {'layout':>13} {'autograd ms/sample':>19} {'polyphase ms/sample':>20} {'speed-up':>8} "
+          f"{'rel. diff':>9}")
     for batch in args.batches:
         for layout in (torch.contiguous_format, torch.channels_last_3d):
             grey = torch.rand(batch, 1, *args.grid, generator=gen) * 2 - 1
             x = grey.expand(-1, 3, -1, -1, -1).contiguous(memory_format=layout)
 
-            def step() -> torch.Tensor:
+            def step(x: torch.Tensor = x) -> torch.Tensor:
                 xx = x.clone().requires_grad_(True)
                 net(xx)[:, ANOMALOUS].sum().backward()
                 return xx.grad
