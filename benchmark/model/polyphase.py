@@ -49,7 +49,7 @@ def polyphase_weight(weight: Tensor, stride: tuple[int, int, int]) -> Tensor:
 
 
 def polyphase_input_grad(grad_out: Tensor, weight: Tensor, stride: tuple[int, int, int],
-                         input_size: tuple[int, int, int], kernel: Tensor | None = None) -> Tensor:
+                         input_size: tuple[int, int, int]) -> Tensor:
     """The gradient of ``F.conv3d(x, weight, stride=stride)`` (no padding) with respect to ``x``.
 
     Args:
@@ -57,12 +57,11 @@ def polyphase_input_grad(grad_out: Tensor, weight: Tensor, stride: tuple[int, in
         weight: ``(C_out, C_in, kT, kH, kW)``.
         stride: ``(sT, sH, sW)``.
         input_size: ``(T, H, W)`` of ``x``.
-        kernel: :func:`polyphase_weight` of ``weight`` and ``stride``, when already built.
 
     Returns:
         ``(B, C_in, T, H, W)`` in ``grad_out``'s memory format; positions no window reaches get 0.
     """
-    kernel = polyphase_weight(weight, stride) if kernel is None else kernel
+    kernel = polyphase_weight(weight, stride)
     taps = kernel.shape[2:]
     batch, c_in = grad_out.shape[0], weight.shape[1]
     pads = [p for m in reversed(taps) for p in (m - 1, m - 1)]
