@@ -82,14 +82,10 @@ class Layer(NamedTuple):
     nodes: list[Node]
 
 
-def _unit_apply(unit: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda x: unit.relu(unit.bn(unit.conv(x)))
-
-
 def _unit_node(name: str, source: str, unit: nn.Module) -> LocalOp:
     conv = unit.conv
     macs = conv.in_channels * conv.out_channels * math.prod(conv.kernel_size) // conv.groups
-    return LocalOp(name, source, tuple(unit.kernel), tuple(unit.stride), 0.0, _unit_apply(unit), macs)
+    return LocalOp(name, source, tuple(unit.kernel), tuple(unit.stride), 0.0, unit.apply_padded, macs)
 
 
 def _pool_node(name: str, source: str, pool: nn.Module) -> LocalOp:

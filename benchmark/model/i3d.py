@@ -31,21 +31,29 @@ network (its ``(2, 7, 7)`` window then covers the whole map).
 
 Explainer compatibility: ReLUs are never in-place and every use has its own ``nn.ReLU`` instance, so
 Captum's Guided Backprop / Deconvolution hooks see each one exactly once.
+
+Speed without changing the function: in eval mode with frozen weights (every explainer's pass, the frozen
+trunk), a unit runs its convolution with the BatchNorm folded in (:meth:`Unit3D.folded`), SAME padding goes
+to the op where it is symmetric, and max pools pad through ``ceil_mode`` where that is the same window
+(:func:`conv3d_same`, :func:`max_pool3d_same`): the same outputs and input gradients to float rounding, with
+less memory traffic. A unit or pool whose inner module carries a hook, or was replaced, runs module by
+module as before, so hooks on every module keep firing.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.model.polyphase import StridedConv3d
+from benchmark.model.polyphase import StridedConv3d, polyphase_conv3d
 
 __all__ = [
-    "ANOMALOUS", "ENDPOINTS", "I3D", "INCEPTION_CHANNELS", "POOLS", "ProbabilityModel", "build_model", "pad_same",
-    "same_padding", "scaled_channels",
+    "ANOMALOUS", "ENDPOINTS", "I3D", "INCEPTION_CHANNELS", "POOLS", "ProbabilityModel", "build_model",
+    "conv3d_same", "fold_batchnorm", "max_pool3d_same", "pad_same", "same_padding", "scaled_channels",
 ]
 
 INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
@@ -110,6 +118,75 @@ def pad_same(x: Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, in
     return F.pad(x, pads, mode="constant", value=value)
 
 
+def conv3d_same(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int, int]) -> Tensor:
+    """``F.conv3d`` with TensorFlow ``SAME`` zero padding: (B, C_in, T, H, W) -> (B, C_out, ceil(T / sT), ...).
+
+    Symmetric padding is handed to the op (no padded copy of ``x``), asymmetric padding pads a copy. A strided
+    convolution whose input needs a gradient, with ``weight`` and ``bias`` that do not, backpropagates to the
+    input by polyphase decomposition (:mod:`benchmark.model.polyphase`). Equal to padding then convolving, to
+    float rounding.
+    """
+    kernel = tuple(weight.shape[2:])
+    pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride)]
+    if (math.prod(stride) > 1 and torch.is_grad_enabled() and x.requires_grad and not weight.requires_grad
+            and (bias is None or not bias.requires_grad)):
+        return polyphase_conv3d(pad_same(x, kernel, stride, 0.0), weight, stride, bias)
+    if all(a == b for a, b in pads):
+        return F.conv3d(x, weight, bias, stride=stride, padding=tuple(a for a, _ in pads))
+    return F.conv3d(pad_same(x, kernel, stride, 0.0), weight, bias, stride=stride)
+
+
+def max_pool3d_same(x: Tensor, kernel: tuple[int, int, int], stride: tuple[int, int, int]) -> Tensor:
+    """3-D max pool with TensorFlow ``SAME`` padding (padded cells never win): (B, C, T, H, W) in and out.
+
+    Where the padding is symmetric, or one cell longer after, it goes to the op (the extra cell through
+    ``ceil_mode``: an overhanging window ignores the missing cells, as a ``-inf`` pad does) instead of a padded
+    copy of ``x``; the output size is checked, and any other case pads a copy with ``-inf``. Bit-identical.
+    """
+    pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride)]
+    if all(0 <= b - a <= 1 and 2 * a <= k for (a, b), k in zip(pads, kernel)):
+        out = F.max_pool3d(x, kernel, stride, padding=tuple(a for a, _ in pads),
+                           ceil_mode=any(b > a for a, b in pads))
+        if tuple(out.shape[2:]) == tuple(-(-n // s) for n, s in zip(x.shape[2:], stride)):
+            return out
+    return F.max_pool3d(pad_same(x, kernel, stride, -math.inf), kernel, stride)
+
+
+def fold_batchnorm(conv_weight: Tensor, bn: nn.BatchNorm3d) -> tuple[Tensor, Tensor]:
+    """A bias-free convolution followed by eval-mode ``bn`` as one convolution: ``(weight, bias)``.
+
+    ``conv_weight`` ``(C_out, C_in, kT, kH, kW)``; returns the scaled weight of that shape and a bias
+    ``(C_out,)``, detached and contiguous: ordinary tensors even under ``torch.inference_mode`` (a unit caches
+    them, and a later pass may need gradients through them).
+    """
+    with torch.inference_mode(False), torch.no_grad():
+        scale = torch.rsqrt(bn.running_var + bn.eps)
+        if bn.weight is not None:
+            scale = scale * bn.weight
+        shift = -bn.running_mean * scale
+        if bn.bias is not None:
+            shift = shift + bn.bias
+        weight = conv_weight * scale.view(-1, *([1] * (conv_weight.dim() - 1)))
+        return weight.detach().contiguous(), shift.detach().contiguous()
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether calling ``module`` does anything but its own ``forward``: a hook on it, a global module hook, or a
+    ``forward`` replaced on the instance."""
+    own = (module._forward_hooks, module._forward_pre_hooks, module._backward_hooks, module._backward_pre_hooks)
+    glob = (getattr(nn.modules.module, name, None) for name in (
+        "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks", "_global_backward_pre_hooks"))
+    return any(own) or any(glob) or "forward" in vars(module)
+
+
+def _values_key(t: Tensor) -> tuple | None:
+    """What changes with ``t``'s values: its version, storage, dtype, device (``None`` for an inference tensor,
+    which keeps no version: never cached)."""
+    if t.is_inference():
+        return None
+    return t._version, t.data_ptr(), t.dtype, t.device
+
+
 class Unit3D(nn.Module):
     """Conv3d (no bias) + BatchNorm3d + ReLU with TensorFlow ``SAME`` padding.
 
@@ -141,14 +218,62 @@ class Unit3D(nn.Module):
     """Set on the first unit of an ``I3D(gray_stem=True)``: see :meth:`forward`."""
 
     def forward(self, x: Tensor) -> Tensor:
+        folded = self.folded()
         if self.gray_input and not torch.is_grad_enabled() and _is_gray(x):
             # Grey frames replicated to RGB: conv(x, W) = conv(x_0, sum_c W_c), the same map from a third of the
             # input (about half the time of this layer; equal to float rounding). Forward-only: with gradients
             # enabled every channel keeps its own weights, so attributions per channel are unchanged.
+            if folded is not None:
+                return self._relu(conv3d_same(x[:, :1], folded[0].sum(1, keepdim=True), folded[1], self.stride))
             x = pad_same(x[:, :1], self.kernel, self.stride, 0.0)
             return self.relu(self.bn(F.conv3d(x, self.conv.weight.sum(1, keepdim=True), stride=self.stride)))
-        x = pad_same(x, self.kernel, self.stride, 0.0)
+        if folded is not None:
+            return self._relu(conv3d_same(x, *folded, self.stride))
+        return self.apply_padded(pad_same(x, self.kernel, self.stride, 0.0))
+
+    def apply_padded(self, x: Tensor) -> Tensor:
+        """The unit on an input already ``SAME``-padded (a VALID convolution): (B, C_in, ...) -> (B, C_out, ...)."""
+        folded = self.folded()
+        if folded is not None:
+            return self._relu(F.conv3d(x, *folded, stride=self.stride))
         return self.relu(self.bn(self.conv(x)))
+
+    def _relu(self, y: Tensor) -> Tensor:
+        """The ReLU module on a fresh convolution output; in place where nothing can tell (no autograd, no hook)."""
+        if torch.is_grad_enabled() or type(self.relu) is not nn.ReLU or _hooked(self.relu):
+            return self.relu(y)
+        return y.relu_()
+
+    def folded(self) -> tuple[Tensor, Tensor] | None:
+        """The convolution with the BatchNorm folded in, ``(weight, bias)``, where that is the same function.
+
+        ``None`` (run the modules one by one) in training mode, when a parameter of the unit needs a gradient,
+        when the convolution or the BatchNorm carries a hook (or a global module hook is set), or when either
+        was replaced. The folded tensors are cached until a weight or statistic changes (in place or replaced).
+        """
+        conv, bn = self.conv, self.bn
+        if (self.training or type(conv) not in (nn.Conv3d, StridedConv3d) or type(bn) is not nn.BatchNorm3d
+                or bn.training or not bn.track_running_stats or bn.running_mean is None or bn.running_var is None
+                or conv.bias is not None or conv.groups != 1 or conv.padding != (0, 0, 0) or conv.dilation != (1, 1, 1)
+                or tuple(conv.stride) != self.stride or _hooked(conv) or _hooked(bn)):
+            return None
+        tensors = [t for t in (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var) if t is not None]
+        if any(t.requires_grad for t in tensors):
+            return None
+        key = (*(_values_key(t) for t in tensors), bn.eps)
+        cached = self.__dict__.get("_folded_cache")
+        if (cached is not None and cached[1] == key and None not in key
+                and all(ref() is t for ref, t in zip(cached[0], tensors, strict=True))):
+            return cached[2]
+        folded = fold_batchnorm(conv.weight, bn)
+        self.__dict__["_folded_cache"] = (tuple(weakref.ref(t) for t in tensors), key, folded)
+        return folded
+
+    def __getstate__(self) -> dict:
+        """Pickling and ``copy.deepcopy`` leave the folded cache behind (it holds weak references)."""
+        state = dict(self.__dict__)
+        state.pop("_folded_cache", None)
+        return state
 
 
 def _is_gray(x: Tensor) -> bool:
@@ -166,7 +291,9 @@ class MaxPool3dSame(nn.Module):
         self.pool = nn.MaxPool3d(kernel, stride=stride, padding=0)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.pool(pad_same(x, self.kernel, self.stride, -math.inf))
+        if _hooked(self.pool) or type(self.pool) is not nn.MaxPool3d:
+            return self.pool(pad_same(x, self.kernel, self.stride, -math.inf))
+        return max_pool3d_same(x, self.kernel, self.stride)
 
 
 class InceptionBlock(nn.Module):

@@ -5,10 +5,12 @@ board they are the largest single cost of a run. :class:`FoldedI3D` computes the
 copies with less memory traffic:
 
 * each BatchNorm (eval mode) is folded into its convolution's weights and a bias, and the ReLU runs in place;
-* SAME padding is handed to the convolution or pool when it is symmetric (every stride-1 unit and the
-  inception blocks' pools), and asymmetric max-pool padding becomes ``ceil_mode`` (an overhanging window
-  ignores the missing cells, as TensorFlow's ``-inf`` padding does), instead of a padded copy of the input;
+* SAME padding is handed to the convolution or pool where it can be (:func:`~benchmark.model.i3d.conv3d_same`,
+  :func:`~benchmark.model.i3d.max_pool3d_same`), as the eval-mode ``I3D`` itself does;
 * grey clips run the first convolution from one channel, as ``gray_stem`` does.
+
+What it adds to the eval-mode network's own folded path: in-place ReLUs, no autograd, hooks or module calls,
+and weights that stay as they were when the copy was made.
 
 The logits equal the network's to float rounding (``tests/model/test_model_inference.py``); ``FoldedI3D`` has
 no gradients, hooks or training mode. It serves the harness's trusted scoring only: submissions always get
@@ -17,51 +19,37 @@ the :class:`~benchmark.model.i3d.I3D` itself.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from benchmark.model.i3d import I3D, InceptionBlock, MaxPool3dSame, Unit3D, _is_gray, pad_same, same_padding
+from benchmark.model.i3d import (
+    I3D,
+    InceptionBlock,
+    MaxPool3dSame,
+    Unit3D,
+    _is_gray,
+    conv3d_same,
+    fold_batchnorm,
+    max_pool3d_same,
+)
 
 __all__ = ["FoldedI3D", "fold_for_inference"]
-
-Op = Callable[[Tensor], Tensor]
-
-
-def _folded(unit: Unit3D) -> tuple[Tensor, Tensor]:
-    """The unit's convolution with its BatchNorm folded in: weight (C_out, C_in, k...) and bias (C_out,)."""
-    bn = unit.bn
-    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
-    weight = unit.conv.weight.detach() * scale.view(-1, 1, 1, 1, 1)
-    return weight.contiguous(), (bn.bias.detach() - bn.running_mean * scale).contiguous()
-
-
-def _pads(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...]) -> list[tuple[int, int]]:
-    return [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], kernel, stride)]
-
 
 class _Unit(nn.Module):
     def __init__(self, unit: Unit3D, gray: bool) -> None:
         super().__init__()
-        weight, bias = _folded(unit)
+        weight, bias = fold_batchnorm(unit.conv.weight, unit.bn)
         self.register_buffer("weight", weight)
         self.register_buffer("bias", bias)
         self.register_buffer("gray_weight", weight.sum(1, keepdim=True) if gray else None)
-        self.kernel, self.stride = tuple(unit.kernel), tuple(unit.stride)
+        self.stride = tuple(unit.stride)
 
     def forward(self, x: Tensor) -> Tensor:
         weight = self.weight
         if self.gray_weight is not None and _is_gray(x):
             x, weight = x[:, :1], self.gray_weight
-        pads = _pads(x, self.kernel, self.stride)
-        if all(a == b for a, b in pads):
-            y = F.conv3d(x, weight, self.bias, stride=self.stride, padding=tuple(a for a, _ in pads))
-        else:
-            y = F.conv3d(pad_same(x, self.kernel, self.stride, 0.0), weight, self.bias, stride=self.stride)
-        return y.relu_()
+        return conv3d_same(x, weight, self.bias, self.stride).relu_()
 
 
 class _MaxPool(nn.Module):
@@ -70,14 +58,7 @@ class _MaxPool(nn.Module):
         self.kernel, self.stride = tuple(pool.kernel), tuple(pool.stride)
 
     def forward(self, x: Tensor) -> Tensor:
-        pads = _pads(x, self.kernel, self.stride)
-        before = tuple(a for a, _ in pads)
-        ceil = any(b > a for a, b in pads)
-        if all(0 <= b - a <= 1 and 2 * a <= k for (a, b), k in zip(pads, self.kernel)):
-            out = F.max_pool3d(x, self.kernel, self.stride, padding=before, ceil_mode=ceil)
-            if tuple(out.shape[2:]) == tuple(-(-n // s) for n, s in zip(x.shape[2:], self.stride)):
-                return out
-        return F.max_pool3d(pad_same(x, self.kernel, self.stride, -math.inf), self.kernel, self.stride)
+        return max_pool3d_same(x, self.kernel, self.stride)
 
 
 class _Inception(nn.Module):

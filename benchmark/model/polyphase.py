@@ -84,30 +84,31 @@ def _format_of(t: Tensor) -> torch.memory_format:
 
 class _PolyphaseConv3d(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: Tensor, weight: Tensor, stride: tuple[int, int, int]) -> Tensor:
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int, int]) -> Tensor:
         ctx.save_for_backward(weight)
         ctx.stride = stride
         ctx.input_size = tuple(x.shape[2:])
-        return F.conv3d(x, weight, stride=stride)
+        return F.conv3d(x, weight, bias, stride=stride)
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None, None]:
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None, None, None]:
         (weight,) = ctx.saved_tensors
         grad_x = polyphase_input_grad(grad_out, weight, ctx.stride, ctx.input_size)
-        return grad_x, None, None
+        return grad_x, None, None, None
 
 
-def polyphase_conv3d(x: Tensor, weight: Tensor, stride: tuple[int, int, int]) -> Tensor:
-    """``F.conv3d(x, weight, stride=stride)`` (no padding, no bias) with the polyphase input gradient.
+def polyphase_conv3d(x: Tensor, weight: Tensor, stride: tuple[int, int, int], bias: Tensor | None = None) -> Tensor:
+    """``F.conv3d(x, weight, bias, stride=stride)`` (no padding) with the polyphase input gradient.
 
-    Only for a ``weight`` that needs no gradient (it gets none); ``x`` ``(B, C_in, T, H, W)``. The forward is
-    ``F.conv3d`` itself, so the output is bit-identical; only the input gradient's sums run in another order.
+    Only for a ``weight`` and ``bias`` that need no gradient (they get none); ``x`` ``(B, C_in, T, H, W)``. The
+    forward is ``F.conv3d`` itself, so the output is bit-identical; only the input gradient's sums run in another
+    order.
     """
-    if weight.requires_grad:
+    if weight.requires_grad or (bias is not None and bias.requires_grad):
         raise ValueError("polyphase_conv3d: the weight must not require a gradient (use F.conv3d to train it).")
     if math.prod(stride) == 1:
         raise ValueError("polyphase_conv3d: only a strided convolution benefits; use F.conv3d for stride 1.")
-    return _PolyphaseConv3d.apply(x, weight, tuple(int(s) for s in stride))
+    return _PolyphaseConv3d.apply(x, weight, bias, tuple(int(s) for s in stride))
 
 
 class StridedConv3d(nn.Conv3d):

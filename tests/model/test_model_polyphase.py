@@ -102,3 +102,13 @@ def test_i3d_input_gradient_and_hooks() -> None:
     ref = x.clone().requires_grad_(True)
     net(ref)[:, 1].sum().backward()
     assert _close(xx.grad, ref.grad, 1e-4)
+
+
+def test_bias_is_added_and_gets_no_gradient() -> None:
+    weight, bias = torch.randn(2, 1, 3, 3, 3, dtype=torch.float64), torch.randn(2, dtype=torch.float64)
+    x = torch.randn(1, 1, 5, 6, 7, dtype=torch.float64, requires_grad=True)
+    out = polyphase_conv3d(x, weight, (2, 2, 2), bias)
+    assert torch.allclose(out, torch.nn.functional.conv3d(x, weight, bias, stride=2))
+    assert torch.autograd.gradcheck(lambda t: polyphase_conv3d(t, weight, (2, 2, 2), bias), (x,))
+    with pytest.raises(ValueError, match="must not require a gradient"):
+        polyphase_conv3d(x, weight, (2, 2, 2), bias.clone().requires_grad_(True))

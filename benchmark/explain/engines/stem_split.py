@@ -6,15 +6,17 @@ clip ``x`` or from the baseline ``b``::
     x_z = b + sum_k z_k * (x - b) * 1[feature k],      z in {0, 1}^K
 
 The I3D's first unit is a convolution without bias (after TensorFlow ``SAME`` zero padding), then
-BatchNorm and ReLU. The convolution is linear, so its output for every ``x_z`` is::
+BatchNorm and ReLU; in eval mode the BatchNorm folds into the convolution's weights and a bias
+(:meth:`~benchmark.model.i3d.Unit3D.folded`). The convolution is linear, so its output for every ``x_z`` is::
 
-    conv(x_z) = conv(b) + sum_k z_k * conv((x - b) * 1[feature k])
+    conv(x_z) = conv(b) + sum_k z_k * conv((x - b) * 1[feature k])     (the bias only in conv(b))
 
 The baseline's response and each feature's response are computed once per clip, each feature's only
 on the crop of the output its voxels reach (a supervoxel touches a few percent of it). A batch of
 samples then costs one ``(n, K) @ (K, activations)`` product in place of ``n`` first convolutions,
 about 40% of an I3D forward pass at the default profile, and the perturbed clips are never
-materialised. From the first unit's BatchNorm on, the network's own modules run as usual.
+materialised. From the first unit's ReLU on (its BatchNorm too, where it cannot be folded), the network's own
+modules run as usual.
 
 The result equals the model's output on ``x_z`` up to float rounding (the sum runs in another
 order); the tests check it against full forward passes.
@@ -69,8 +71,16 @@ class StemSplit:
         flat_pads = [p for pair in reversed(pads) for p in pair]  # F.pad lists the last axis first
         mask = feature_mask.to(x.device)
         self.num_features = k_count = int(mask.max()) + 1
+        folded = unit.folded()
+        self._folded = folded is not None
+
+        def conv(t: torch.Tensor, with_bias: bool) -> torch.Tensor:
+            if folded is None:
+                return unit.conv(t)
+            return F.conv3d(t, folded[0], folded[1] if with_bias else None, stride=stride)
+
         with torch.inference_mode():
-            base = unit.conv(F.pad(b, flat_pads).unsqueeze(0))[0]  # (C1, T1, H1, W1)
+            base = conv(F.pad(b, flat_pads).unsqueeze(0), True)[0]  # (C1, T1, H1, W1)
             delta = F.pad(x - b, flat_pads)
             padded_mask = F.pad(mask, flat_pads, value=-1)
             starts, size = _crops(mask, pads, kernel, stride, out_size)
@@ -80,7 +90,7 @@ class StemSplit:
                 lo = [o * s for o, s in zip(start, stride)]  # in padded input coordinates
                 sl = tuple(slice(a, a + n) for a, n in zip(lo, in_size))
                 crops.append(delta[(slice(None), *sl)] * (padded_mask[sl] == feature))
-            responses = unit.conv(torch.stack(crops))  # (K, C1, *size)
+            responses = conv(torch.stack(crops), False)  # (K, C1, *size)
             channels = base.shape[0]
             full = base.new_zeros((k_count, *out_size, channels))  # channels last: the layout the batches use
             moved = responses.permute(0, 2, 3, 4, 1)
@@ -107,7 +117,7 @@ class StemSplit:
             pre = torch.addmm(self._base, z, self._responses)  # (n, T1*H1*W1*C1)
             pre = pre.view(len(z), *self._out_shape).permute(0, 4, 1, 2, 3)  # channels-last (n, C1, T1, H1, W1)
             pre = pre.contiguous(memory_format=batch_memory_format(pre))  # no copy where channels-last pays
-            h = self.unit.relu(self.unit.bn(pre))
+            h = self.unit.relu(pre if self._folded else self.unit.bn(pre))
             return run_after(self.net, h, STEM)
 
 
