@@ -33,7 +33,7 @@ from benchmark.harness.inputs import EvalSet, RunInputs, prepare_run
 from benchmark.harness.outcomes import Failure
 from benchmark.harness.provenance import run_context, sandbox_provenance
 from benchmark.harness.runspec import build_run_spec
-from benchmark.harness.supervisor import merge_outcomes, shard_bounds
+from benchmark.harness.supervisor import longest_first, merge_outcomes, split_groups
 from benchmark.layout import RepoLayout
 from benchmark.metrics.similarity import MAP_BASES, SIMILARITY_RULES, Similarity, compare_maps, verdict
 from benchmark.metrics.statistics import bootstrap_ci
@@ -177,19 +177,23 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
             return spec, clips[lo:hi], baselines[lo:hi]
 
         # The trained model (step 0) and every cascade step are independent runs: write the randomised
-        # checkpoints first, then explain on all of them, `evaluate.workers` at a time. When the backend runs
-        # more units at once than there are steps (a cluster), each step's clips are cut into shards too; the
-        # per-clip generators make the maps independent of the cut.
+        # checkpoints first, then explain on all of them, `evaluate.workers` at a time. Where the steps do not
+        # divide evenly among the workers (or a cluster runs more units at once than there are steps), some
+        # steps' clips are cut into shards too (split_groups); the per-clip generators make the maps independent
+        # of the cut.
         steps: list[tuple[int, str, Path]] = [(0, "trained", layout.checkpoint)]
         for step, label, rnet in cascade_networks(net, seed=sanity.seed):
             ckpt = tmpdir / f"step{step}.pt"
             save_checkpoint(ckpt, rnet, {**meta, "sanity_step": step, "sanity_seed": sanity.seed})
             steps.append((step, label, ckpt))
-        bounds = shard_bounds(n, backend.parallelism // len(steps))
+        bounds = split_groups(n, len(steps), backend.parallelism)
+        units = [(st, c, lo, hi) for (st, _, c), cut in zip(steps, bounds) for lo, hi in cut]
+        order = longest_first([hi - lo for *_, lo, hi in units])
         t0 = time.perf_counter()
-        shards = backend.run([job(st, c, lo, hi) for st, _, c in steps for lo, hi in bounds],
-                             clip_time_budget_s=ev.clip_time_budget_s)
-        outcomes = [merge_outcomes(shards[k * len(bounds):(k + 1) * len(bounds)]) for k in range(len(steps))]
+        ran = backend.run([job(*units[i]) for i in order], clip_time_budget_s=ev.clip_time_budget_s)
+        shards = [ran[order.index(i)] for i in range(len(units))]  # back in (step, clip) order
+        ends = np.cumsum([0, *(len(cut) for cut in bounds)])
+        outcomes = [merge_outcomes(shards[ends[k]:ends[k + 1]]) for k in range(len(steps))]
         record["provenance"]["sandbox"] = sandbox_provenance(outcomes[0].sandbox)
         record["provenance"]["execution"] = backend.describe()
         maps_per_step = []
@@ -202,7 +206,7 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
                 return _write(final, record)
             maps_per_step.append([r.attribution for r in outcome.runs])
         if progress:
-            print(f"[{name}] sanity: {len(steps)} runs ({len(bounds)} clip shard(s) each) in "
+            print(f"[{name}] sanity: {len(steps)} runs ({int(ends[-1])} units) in "
                   f"{time.perf_counter() - t0:.1f} s ({backend.parallelism} at a time, {backend.name} backend)",
                   flush=True)
         reference = maps_per_step[0]

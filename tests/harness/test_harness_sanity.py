@@ -147,14 +147,27 @@ class _WideBackend(LocalBackend):
         return super().run(jobs, clip_time_budget_s=clip_time_budget_s)
 
 
+def _on_one_worker_and_on(backend: LocalBackend, stage_env) -> tuple[dict, dict]:
+    """The ``gradient`` submission's record on one local worker, and on ``backend``."""
+    layout, es = stage_env
+    return tuple(read_sanity(sanity_check("gradient", _settings(), layout, eval_set=es, progress=False,
+                                          backend=b)) for b in (LocalBackend(1), backend))
+
+
 @pytest.mark.slow
 def test_on_a_wide_cluster_each_step_is_cut_into_clip_shards_and_the_record_does_not_change(stage_env):
-    layout, es = stage_env
-    settings = _settings()
-    narrow = read_sanity(sanity_check("gradient", settings, layout, eval_set=es, progress=False,
-                                      backend=LocalBackend(1)))
     wide = _WideBackend(2 * (len(CASCADE) + 1))  # two units per step: the 2 sanity clips one by one
-    record = read_sanity(sanity_check("gradient", settings, layout, eval_set=es, progress=False, backend=wide))
+    narrow, record = _on_one_worker_and_on(wide, stage_env)
     assert sorted(set(wide.units)) == [("t/a/001",), ("t/a/021",)] and len(wide.units) == 2 * (len(CASCADE) + 1)
     assert record["steps"] == narrow["steps"] and record["verdict"] == narrow["verdict"]
     assert record["reference_constant"] == narrow["reference_constant"]
+
+
+@pytest.mark.slow
+def test_steps_that_do_not_divide_among_the_workers_are_balanced_and_the_record_does_not_change(stage_env):
+    steps = len(CASCADE) + 1  # 8 runs of 2 clips on 6 workers: whole runs take 2 rounds (4 clip-times)
+    uneven = _WideBackend(6)
+    narrow, record = _on_one_worker_and_on(uneven, stage_env)
+    assert steps == 8 and len(uneven.units) == 10  # two steps cut in two: 3 clip-times
+    assert [len(u) for u in uneven.units] == [2] * 6 + [1] * 4  # handed out longest first
+    assert record["steps"] == narrow["steps"] and record["verdict"] == narrow["verdict"]

@@ -225,6 +225,31 @@ def test_shard_bounds_cover_every_clip_once():
             assert len(bounds) == (max(1, min(k, n)) if n else 1)
 
 
+def test_split_groups_covers_every_run_and_balances_the_lanes():
+    import math
+
+    from benchmark.harness.supervisor import longest_first, split_groups
+
+    assert split_groups(3, 5, 2) == [[(0, 3)], [(0, 3)], [(0, 2), (2, 3)], [(0, 3)], [(0, 3)]]
+    assert split_groups(3, 8, 2) == [[(0, 3)]] * 8  # divides evenly: whole runs
+    assert split_groups(3, 5, 16) == [[(0, 1), (1, 2), (2, 3)]] * 5  # a wide cluster: one clip per unit
+    assert longest_first([1, 3, 2, 3]) == [1, 3, 2, 0]
+    for n in range(1, 9):
+        for groups in range(1, 7):
+            for lanes in range(1, 9):
+                cut = split_groups(n, groups, lanes)
+                assert len(cut) == groups
+                for bounds in cut:
+                    assert [i for lo, hi in bounds for i in range(lo, hi)] == list(range(n))
+                assert sum(len(b) for b in cut) <= groups + lanes - 1
+                # the units, handed longest first to the workers, never take longer than whole runs do
+                sizes = [hi - lo for bounds in cut for lo, hi in bounds]
+                finish = [0] * lanes
+                for i in longest_first(sizes):
+                    finish[finish.index(min(finish))] += sizes[i]
+                assert max(finish) <= math.ceil(groups / lanes) * n
+
+
 def test_merge_stops_at_the_first_failure_in_clip_order():
     from benchmark.harness.outcomes import ClipRun, Failure, RunOutcome
     from benchmark.harness.supervisor import merge_outcomes
