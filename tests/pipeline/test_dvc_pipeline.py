@@ -42,3 +42,24 @@ def test_dvc_collects_only_the_pipeline_and_the_submissions():
                    if not any(part.startswith(".") for part in p.relative_to(REPO).parts))
     expected = ["dvc.yaml"] + [f"submissions/{n}/dvc.yaml" for n in sorted(discover(REPO / "submissions"))]
     assert found == sorted(expected)
+
+
+def test_the_stage_template_tracks_the_model_code_the_stages_run():
+    """A change to any benchmark/model module the evaluate or sanity stage imports (the network, its fast paths,
+    the engines' graph, the checkpoint reader) must make every submission's stages stale."""
+    probe = ("import importlib, pkgutil, sys, benchmark.explain, benchmark.harness, benchmark.metrics\n"
+             "for pkg in (benchmark.explain, benchmark.harness, benchmark.metrics):\n"
+             "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+             "        if m.name != 'benchmark.harness.ray_backend':  # the optional extra\n"
+             "            importlib.import_module(m.name)\n"
+             "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    modules = [m for m in out.stdout.split() if m.startswith("benchmark.model.")]
+    stages = yaml.safe_load((TEMPLATE_DIR / "dvc.yaml.in").read_text().replace("{{NAME}}", "x"))["stages"]
+    model_deps = {d for d in stages["sanity"]["deps"] if d.startswith("benchmark/model/")}
+    needed = {"benchmark/" + m.split(".", 1)[1].replace(".", "/") + ".py" for m in modules} - {
+        "benchmark/model/weights.py"}  # converts the published checkpoint: the train stage's, via models/model.pt
+    assert "benchmark/model/polyphase.py" in needed and "benchmark/model/graph.py" in needed
+    assert needed <= model_deps, f"add to the template's sanity deps: {sorted(needed - model_deps)}"
+    assert model_deps - {"benchmark/model/randomization.py"} <= set(stages["evaluate"]["deps"])
