@@ -191,7 +191,9 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
         order = longest_first([hi - lo for *_, lo, hi in units])
         t0 = time.perf_counter()
         ran = backend.run([job(*units[i]) for i in order], clip_time_budget_s=ev.clip_time_budget_s)
-        shards = [ran[order.index(i)] for i in range(len(units))]  # back in (step, clip) order
+        shards: list = [None] * len(units)
+        for outcome, i in zip(ran, order, strict=True):  # back in (step, clip) order
+            shards[i] = outcome
         ends = np.cumsum([0, *(len(cut) for cut in bounds)])
         outcomes = [merge_outcomes(shards[ends[k]:ends[k + 1]]) for k in range(len(steps))]
         record["provenance"]["sandbox"] = sandbox_provenance(outcomes[0].sandbox)
@@ -206,7 +208,7 @@ def _sanity(name: str, settings: Settings, layout: RepoLayout, run: RunInputs, b
                 return _write(final, record)
             maps_per_step.append([r.attribution for r in outcome.runs])
         if progress:
-            print(f"[{name}] sanity: {len(steps)} runs ({int(ends[-1])} units) in "
+            print(f"[{name}] sanity: {len(steps)} runs ({len(units)} units) in "
                   f"{time.perf_counter() - t0:.1f} s ({backend.parallelism} at a time, {backend.name} backend)",
                   flush=True)
         reference = maps_per_step[0]

@@ -229,7 +229,7 @@ class Unit3D(nn.Module):
             return self.relu(self.bn(F.conv3d(x, self.conv.weight.sum(1, keepdim=True), stride=self.stride)))
         if folded is not None:
             return self._relu(conv3d_same(x, *folded, self.stride))
-        return self.apply_padded(pad_same(x, self.kernel, self.stride, 0.0))
+        return self.relu(self.bn(self.conv(pad_same(x, self.kernel, self.stride, 0.0))))
 
     def apply_padded(self, x: Tensor) -> Tensor:
         """The unit on an input already ``SAME``-padded (a VALID convolution): (B, C_in, ...) -> (B, C_out, ...)."""
